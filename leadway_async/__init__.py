@@ -1,3 +1,63 @@
 """Async Python SDK for the Leadway CRM conversations search API."""
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__
+from .client import LeadwayClient
+from .enums import (
+    ConversationStatus,
+    ConversationType,
+    MessageAction,
+    MessageDirection,
+    MessageType,
+    SortBy,
+    SortOrder,
+)
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    LeadwayError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseDecodeError,
+    ResponseValidationError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from .models import Conversation, ConversationPage, RateLimit
+from .params import SearchFilters
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "Conversation",
+    "ConversationPage",
+    "ConversationStatus",
+    "ConversationType",
+    "LeadwayClient",
+    "LeadwayError",
+    "MessageAction",
+    "MessageDirection",
+    "MessageType",
+    "NotFoundError",
+    "PaginationError",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ResponseValidationError",
+    "SearchFilters",
+    "ServerError",
+    "SortBy",
+    "SortOrder",
+    "UnprocessableEntityError",
+    "__version__",
+]

@@ -1,0 +1,257 @@
+"""The package's own cattrs converter: wire JSON to models and back, fast and tolerant.
+
+Structuring runs for every conversation of every page, so the hook for `Conversation` is
+generated once from `_FIELDS` as straight-line code with inline type checks: no call per
+field. It builds a mutable twin of the class with the same slot layout and relabels it as
+`Conversation`, which costs about a third of the frozen class's own `__init__` (that one
+sets every slot through `object.__setattr__`); the result is an ordinary frozen instance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from enum import Enum
+from types import MappingProxyType
+from typing import Any, NoReturn
+
+import attrs
+import cattrs
+import orjson
+
+from .enums import ConversationType, MessageAction, MessageDirection, MessageType
+from .errors import ResponseDecodeError, ResponseValidationError
+from .models import EMPTY_EXTRA, Conversation, ConversationPage, RateLimit
+
+__all__ = [
+    "conversation_to_wire",
+    "converter",
+    "decode_json",
+    "page_from_payload",
+    "structure_conversation",
+]
+
+# How the generated code treats a wire field: as it is, as epoch ms, as a list to freeze;
+# or, by enum name, as a value to map onto that enum's members.
+_PLAIN, _MS, _LIST = "plain", "ms", "list"
+_ENUMS: dict[str, type[Enum]] = {
+    "MessageType": MessageType,
+    "ConversationType": ConversationType,
+    "MessageDirection": MessageDirection,
+    "MessageAction": MessageAction,
+}
+
+# (attribute, wire name, kind): the single description of the conversation wire format.
+_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("contact_id", "contactId", _PLAIN),
+    ("location_id", "locationId", _PLAIN),
+    ("last_message_body", "lastMessageBody", _PLAIN),
+    ("last_message_type", "lastMessageType", "MessageType"),
+    ("type", "type", "ConversationType"),
+    ("unread_count", "unreadCount", _PLAIN),
+    ("full_name", "fullName", _PLAIN),
+    ("contact_name", "contactName", _PLAIN),
+    ("email", "email", _PLAIN),
+    ("phone", "phone", _PLAIN),
+    ("date_added_ms", "dateAdded", _MS),
+    ("date_updated_ms", "dateUpdated", _MS),
+    ("last_message_date_ms", "lastMessageDate", _MS),
+    ("last_manual_message_date_ms", "lastManualMessageDate", _MS),
+    ("last_message_direction", "lastMessageDirection", "MessageDirection"),
+    ("last_outbound_message_action", "lastOutboundMessageAction", "MessageAction"),
+    ("assigned_to", "assignedTo", _PLAIN),
+    ("followers", "followers", _LIST),
+    ("tags", "tags", _LIST),
+    ("company_name", "companyName", _PLAIN),
+    ("starred", "starred", _PLAIN),
+    ("inbox", "inbox", _PLAIN),
+    ("scoring", "scoring", _PLAIN),
+    ("attributed", "attributed", _PLAIN),
+    ("sort", "sort", _LIST),
+)
+
+
+def _invalid(raw: Any, reason: str) -> NoReturn:
+    raise ResponseValidationError(f"a conversation {reason}", body=_json_excerpt(raw))
+
+
+def _invalid_field(ident: str, wire: str, value: Any, expected: str) -> NoReturn:
+    raise ResponseValidationError(
+        f"conversation {ident!r} has {wire}={_json_excerpt(value)}, expected {expected}"
+    )
+
+
+def _json_excerpt(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return repr(value)
+
+
+def _coerce_ms(ident: str, wire: str, value: Any) -> int:
+    """An epoch-ms value sent as a float or an ISO 8601 string, as an int."""
+    if type(value) is float and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return int(parsed.timestamp() * 1000)
+    _invalid_field(ident, wire, value, "epoch milliseconds")
+
+
+def _structure_source() -> str:
+    """The generated hook: pops the known keys from `raw`, so what remains is `extra`.
+
+    What the SDK transforms is checked (id, dates, enums, lists); the rest (strings,
+    numbers, booleans, list items) passes through as the server sent it.
+    """
+    lines = [
+        "def structure_owned(raw):",
+        "    if type(raw) is not dict:",
+        "        _invalid(raw, 'is not a JSON object')",
+        "    pop = raw.pop",
+        "    ident = pop('id', None)",
+        "    if type(ident) is not str or not ident:",
+        "        _invalid(raw, 'has no string id')",
+    ]
+    for index, (_, wire, kind) in enumerate(_FIELDS):
+        v = f"v{index}"
+        lines.append(f"    {v} = pop({wire!r}, None)")
+        if kind == _MS:
+            lines.append(f"    if type({v}) is not int and {v} is not None:")
+            lines.append(f"        {v} = _coerce_ms(ident, {wire!r}, {v})")
+        elif kind in _ENUMS:
+            lines.append(f"    if type({v}) is str:")
+            lines.append(f"        {v} = _members_{kind}.get({v}, {v})")
+            lines.append(f"    elif {v} is not None:")
+            lines.append(f"        _invalid_field(ident, {wire!r}, {v}, 'a string')")
+        elif kind == _LIST:
+            lines.append(f"    if type({v}) is list:")
+            lines.append(f"        {v} = tuple({v})")
+            lines.append(f"    elif {v} is not None:")
+            lines.append(f"        _invalid_field(ident, {wire!r}, {v}, 'a list')")
+    lines += [
+        "    extra = _proxy(dict(raw)) if raw else _EMPTY_EXTRA",  # dict(): compact copy
+        f"    built = _Builder(ident, {', '.join(f'v{i}' for i in range(len(_FIELDS)))}, extra)",
+        "    _relabel(built, '__class__', _Conversation)",
+        "    return built",
+    ]
+    return "\n".join(lines)
+
+
+# A mutable class with Conversation's exact slots, so instances can be relabelled.
+_Builder = attrs.make_class(
+    "_ConversationBuilder",
+    {a.name: attrs.field() for a in attrs.fields(Conversation)},
+    slots=True,
+    weakref_slot=False,
+    eq=False,
+    repr=False,
+)
+
+
+def _compile_structure() -> Callable[[dict[str, Any]], Conversation]:
+    namespace: dict[str, Any] = {
+        "_invalid": _invalid,
+        "_invalid_field": _invalid_field,
+        "_coerce_ms": _coerce_ms,
+        "_EMPTY_EXTRA": EMPTY_EXTRA,
+        "_proxy": MappingProxyType,
+        "_Builder": _Builder,
+        "_relabel": object.__setattr__,
+        "_Conversation": Conversation,
+    }
+    for name, enum_class in _ENUMS.items():
+        namespace[f"_members_{name}"] = {member.value: member for member in enum_class}
+    exec(compile(_structure_source(), "<leadway_async structure_owned>", "exec"), namespace)
+    function: Callable[[dict[str, Any]], Conversation] = namespace["structure_owned"]
+    return function
+
+
+# Consumes its argument: only for dicts freshly decoded from a response body.
+_structure_owned = _compile_structure()
+
+
+def structure_conversation(raw: Any) -> Conversation:
+    """A wire JSON object as a `Conversation`; `ResponseValidationError` if it is not one."""
+    return _structure_owned(dict(raw) if isinstance(raw, dict) else raw)
+
+
+def conversation_to_wire(conversation: Conversation) -> dict[str, Any]:
+    """A `Conversation` as the wire JSON object it came from (None fields left out)."""
+    wire: dict[str, Any] = {"id": conversation.id}
+    for attribute, name, _ in _FIELDS:
+        value = getattr(conversation, attribute)
+        if value is None:
+            continue
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = list(value)
+        wire[name] = value
+    wire.update(conversation.extra)
+    return wire
+
+
+converter = cattrs.Converter()
+converter.register_structure_hook(Conversation, lambda raw, _: structure_conversation(raw))
+converter.register_unstructure_hook(Conversation, conversation_to_wire)
+
+
+def decode_json(body: bytes, *, status: int | None = None) -> Any:
+    """A response body decoded as JSON; `ResponseDecodeError` if it is not JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ResponseDecodeError(
+            f"the response body is not valid JSON ({exc})", status=status, body=body
+        ) from None
+
+
+def cursor_of(conversation: Conversation) -> int | float | None:
+    """The `startAfterDate` value that asks for what follows `conversation`.
+
+    The first element of its `sort` value, or its `lastMessageDate` where `sort` is absent.
+    """
+    if conversation.sort:
+        return conversation.sort[0]
+    return conversation.last_message_date_ms
+
+
+def page_from_payload(
+    payload: Any,
+    *,
+    rate_limit: RateLimit,
+    request_id: str | None,
+    status: int | None = None,
+    body: bytes | None = None,
+) -> ConversationPage:
+    """A decoded 200 body as a `ConversationPage`; `ResponseValidationError` if malformed."""
+    if not isinstance(payload, Mapping):
+        raise ResponseValidationError("the response is not a JSON object", status=status, body=body)
+    items = payload.get("conversations")
+    if not isinstance(items, list):
+        raise ResponseValidationError(
+            "the response has no 'conversations' list", status=status, body=body
+        )
+    total = payload.get("total")
+    if total is not None and (type(total) not in (int, float) or total < 0):
+        raise ResponseValidationError(
+            f"the response has total={total!r}, expected a count", status=status, body=body
+        )
+    try:
+        conversations = tuple([_structure_owned(item) for item in items])
+    except ResponseValidationError as exc:
+        raise ResponseValidationError(str(exc), status=status) from None
+    return ConversationPage(
+        conversations=conversations,
+        total=None if total is None else int(total),
+        next_cursor=cursor_of(conversations[-1]) if conversations else None,
+        rate_limit=rate_limit,
+        request_id=request_id,
+    )

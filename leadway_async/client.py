@@ -1,0 +1,170 @@
+"""`LeadwayClient`: configuration, session lifecycle, and the search call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from ._responses import page_from_response
+from .errors import ClientClosedError
+from .middleware.chain import Handler, Middleware, Request, compose
+from .models import ConversationPage
+from .params import build_search_query
+from .transport import AiohttpTransport
+
+if TYPE_CHECKING:
+    from typing_extensions import Self, Unpack
+
+    from .params import SearchFilters
+
+__all__ = ["DEFAULT_API_VERSION", "DEFAULT_BASE_URL", "LeadwayClient", "TokenProvider"]
+
+DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
+DEFAULT_API_VERSION = "2021-07-28"
+SEARCH_PATH = "/conversations/search"
+
+TokenProvider = Callable[[], Awaitable[str]]
+"""An async callable returning the current bearer token (for OAuth refresh)."""
+
+
+class LeadwayClient:
+    """An async client for the Leadway conversations search API.
+
+    `token` is a Private Integration Token or OAuth access token, or an async callable
+    returning one; `location_id` is the default sub-account searched; both, and
+    `base_url`, fall back to `LEADWAY_TOKEN`, `LEADWAY_LOCATION_ID` and `LEADWAY_BASE_URL`.
+    `timeout` limits one attempt, in seconds. A caller-supplied aiohttp `session` is used
+    as it is and never closed here; otherwise the client opens one on first use and
+    closes it in `aclose()` (or at the end of `async with`). `middlewares` run around
+    every request, the first listed outermost.
+    """
+
+    def __init__(
+        self,
+        token: str | TokenProvider | None = None,
+        *,
+        location_id: str | None = None,
+        base_url: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        timeout: float = 30.0,
+        session: aiohttp.ClientSession | None = None,
+        middlewares: Sequence[Middleware] = (),
+    ) -> None:
+        env = os.environ
+        self._token = _token_provider(token if token is not None else env.get("LEADWAY_TOKEN"))
+        self.location_id = location_id or env.get("LEADWAY_LOCATION_ID") or None
+        self.base_url = _check_base_url(base_url or env.get("LEADWAY_BASE_URL") or DEFAULT_BASE_URL)
+        if not isinstance(api_version, str) or not api_version.strip():
+            raise ValueError(f"api_version must be a non-empty string, got {api_version!r}")
+        self.api_version = api_version
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.timeout = float(timeout)
+        self._given_session = session
+        self._own_session: aiohttp.ClientSession | None = None
+        self._closed = False
+        transport = AiohttpTransport(
+            base_url=self.base_url,
+            api_version=api_version,
+            token=self._token,
+            session=self._session,
+            timeout=self.timeout,
+        )
+        self._handler: Handler = compose(transport, list(middlewares))
+
+    def __repr__(self) -> str:
+        return (
+            f"LeadwayClient(base_url={self.base_url!r}, location_id={self.location_id!r}, "
+            f"api_version={self.api_version!r}, closed={self._closed})"
+        )
+
+    @property
+    def closed(self) -> bool:
+        """Whether `aclose()` has been called."""
+        return self._closed
+
+    async def __aenter__(self) -> Self:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client and the session it opened; calling it again does nothing."""
+        self._closed = True
+        session, self._own_session = self._own_session, None
+        if session is not None:
+            await session.close()
+
+    async def search(self, **filters: Unpack[SearchFilters]) -> ConversationPage:
+        """One page of conversations matching `filters` (see `SearchFilters`).
+
+        The filters are validated before anything is sent: `TypeError` or `ValueError`
+        names the parameter at fault. API errors raise the `APIStatusError` subclass for
+        their status; failed connections `APIConnectionError`.
+        """
+        query = build_search_query(filters, default_location_id=self.location_id)
+        return await self._fetch_page(query)
+
+    async def _fetch_page(self, query: dict[str, str]) -> ConversationPage:
+        self._check_open()
+        request = Request("GET", SEARCH_PATH, tuple(query.items()))
+        return page_from_response(await self._handler(request))
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("this LeadwayClient is closed; create a new one")
+
+    def _session(self) -> aiohttp.ClientSession:
+        self._check_open()
+        if self._given_session is not None:
+            return self._given_session
+        if self._own_session is None:
+            self._own_session = aiohttp.ClientSession()
+        return self._own_session
+
+
+def _token_provider(token: str | TokenProvider | None) -> TokenProvider:
+    if token is None:
+        raise ValueError("a token is required: pass LeadwayClient(token=...) or set LEADWAY_TOKEN")
+    if isinstance(token, str):
+        checked = _check_token(token)
+
+        async def static_token() -> str:
+            return checked
+
+        return static_token
+    if not callable(token):
+        raise TypeError(
+            f"token must be a string or an async callable returning one, not {type(token).__name__}"
+        )
+
+    async def provided_token() -> str:
+        return _check_token(await token())
+
+    return provided_token
+
+
+def _check_token(token: object) -> str:
+    # The messages never echo the value: it may be a real secret with a typo.
+    if not isinstance(token, str):
+        raise TypeError(f"the token must be a string, not {type(token).__name__}")
+    if not token or any(char.isspace() or not char.isprintable() for char in token):
+        raise ValueError("the token is empty or contains whitespace or control characters")
+    return token
+
+
+def _check_base_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"base_url must start with http:// or https://, got {url!r}")
+    return url

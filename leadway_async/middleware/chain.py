@@ -1,0 +1,77 @@
+"""The request road: immutable `Request` and fully-read `Response` values, and `compose`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from attrs import field, frozen
+
+from ..models import RateLimit
+
+__all__ = ["Handler", "Middleware", "Request", "Response", "compose"]
+
+
+@frozen
+class Request:
+    """One API call as it travels down the chain; it carries no credentials.
+
+    `timeout` is the limit for one attempt in seconds (None: the client's default);
+    `attempt` counts from 1 and is set by the retry middleware.
+    """
+
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    timeout: float | None = None
+    attempt: int = 1
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query parameters as a dict."""
+        return dict(self.params)
+
+
+@frozen(eq=False)
+class Response:
+    """A complete answer: status, headers and the whole body, already read.
+
+    `data` is the body decoded as JSON (None for an error body that is not JSON);
+    `rate_limit` is what the `X-RateLimit-*` headers said; `elapsed` is in seconds.
+    """
+
+    request: Request
+    status: int
+    headers: Mapping[str, str] = field(repr=False)
+    body: bytes = field(repr=False)
+    data: Any = field(repr=False)
+    rate_limit: RateLimit
+    elapsed: float
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's id for this request, when it sent one."""
+        return self.headers.get("X-Request-Id")
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+"""Sends a request and returns its complete response."""
+
+Middleware = Callable[[Request, Handler], Awaitable[Response]]
+"""Does something around a request, calling the next handler zero or more times."""
+
+
+def compose(transport: Handler, middlewares: Sequence[Middleware]) -> Handler:
+    """One handler that runs `middlewares` around `transport`, the first listed outermost."""
+    handler = transport
+    for middleware in reversed(middlewares):
+        handler = _bind(middleware, handler)
+    return handler
+
+
+def _bind(middleware: Middleware, next_handler: Handler) -> Handler:
+    async def handler(request: Request) -> Response:
+        return await middleware(request, next_handler)
+
+    handler.__qualname__ = f"{getattr(middleware, '__qualname__', type(middleware).__name__)}"
+    return handler
