@@ -1,0 +1,29 @@
+"""Search the built-in Leadway emulator: no account, no network.
+
+Run: python examples/quickstart.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from leadway_async import LeadwayClient
+from leadway_async.testing import LeadwayEmulator
+
+
+async def main() -> None:
+    async with LeadwayEmulator(conversations=2_000, seed=7) as emu:
+        print(f"emulator at {emu.url}, location {emu.location_id}")
+        async with LeadwayClient(
+            token=emu.token, location_id=emu.location_id, base_url=emu.url
+        ) as client:
+            page = await client.search(status="unread", sort="desc", limit=10)
+            print(f"{page.total} unread conversations; the 10 most recent:")
+            for conv in page.conversations:
+                when = conv.last_message_date.strftime("%Y-%m-%d %H:%M") if conv.last_message_date else "-"
+                print(f"  {when}  {conv.full_name or '(no name)':<28} {conv.last_message_type}")
+            print(f"rate limit: {page.rate_limit.remaining}/{page.rate_limit.max} left in this window")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
