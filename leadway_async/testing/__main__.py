@@ -1,0 +1,99 @@
+"""Run the emulator in the foreground: `python -m leadway_async.testing --port 8080`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+
+from .faults import Faults, parse_fault
+from .server import DEFAULT_LOCATION_ID, DEFAULT_TOKEN, LeadwayEmulator
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser(prog: str = "python -m leadway_async.testing") -> argparse.ArgumentParser:
+    """The emulator's command-line options."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Serve a local Leadway conversations search API until Ctrl-C.",
+    )
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    add("--port", type=int, default=8080, help="port, 0 for any free one (default: %(default)s)")
+    add("--conversations", type=int, default=1000, help="how many to generate (%(default)s)")
+    add("--seed", type=int, default=0, help="seed of the data and the random faults")
+    add("--ties", type=float, default=0.0, help="chance a lastMessageDate repeats the previous")
+    add("--token", default=DEFAULT_TOKEN, help="the bearer token to accept")
+    add("--location-id", default=DEFAULT_LOCATION_ID, help="the location the token may read")
+    add("--rate-limit-max", type=int, default=100, help="requests per burst window")
+    add("--rate-limit-interval-ms", type=int, default=10_000, help="burst window length")
+    add("--rate-limit-mode", choices=("fixed", "sliding"), default="fixed")
+    add("--daily-limit", type=int, default=200_000, help="requests per day")
+    add("--retry-after", type=float, default=None, help="Retry-After seconds on 429s")
+    add("--latency-ms", type=float, default=0.0, help="delay added to every answer")
+    add("--fault-rate", type=float, default=0.0, help="share of requests that fail (0-1)")
+    add(
+        "--fault-kinds",
+        default="status:503",
+        help="comma-separated kinds: status:<code>, drop, drop:early, truncate, "
+        "latency:<ms>, empty, stuck (default: %(default)s)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    kinds = tuple(kind.strip() for kind in args.fault_kinds.split(",") if kind.strip())
+    try:
+        for kind in kinds:
+            parse_fault(kind)
+        faults = Faults(args.fault_rate, kinds, args.seed) if args.fault_rate > 0 else None
+        emulator = LeadwayEmulator(
+            conversations=args.conversations,
+            seed=args.seed,
+            ties=args.ties,
+            token=args.token,
+            location_id=args.location_id,
+            host=args.host,
+            port=args.port,
+            rate_limit_max=args.rate_limit_max,
+            rate_limit_interval_ms=args.rate_limit_interval_ms,
+            rate_limit_mode=args.rate_limit_mode,
+            daily_limit=args.daily_limit,
+            retry_after=args.retry_after,
+            latency_ms=args.latency_ms,
+            faults=faults,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    # KeyboardInterrupt: where signal handlers cannot be installed (Windows).
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(emulator, args.conversations, args.seed))
+    return 0
+
+
+async def _serve(emulator: LeadwayEmulator, count: int, seed: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    async with emulator:
+        print(f"Leadway emulator at {emulator.url}: {count} conversations, seed {seed}")
+        print(f"export LEADWAY_BASE_URL={shlex.quote(emulator.url)}")
+        print(f"export LEADWAY_TOKEN={shlex.quote(emulator.token)}")
+        print(f"export LEADWAY_LOCATION_ID={shlex.quote(emulator.location_id)}")
+        print("ready", flush=True)
+        await stop.wait()
+    print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""What tests read and steer on an emulator, shared by its async and thread-backed handles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .faults import Faults
+from .query import parse_query
+from .recording import RecordedRequest
+from .state import EmulatorState
+from .store import ConversationStore
+
+__all__ = ["EmulatorControls"]
+
+
+class EmulatorControls:
+    """The emulator's data, records, faults and limits; safe to use from any thread."""
+
+    _state: EmulatorState
+
+    @property
+    def url(self) -> str:
+        """The base URL, `http://host:port` (only once started)."""
+        raise NotImplementedError
+
+    @property
+    def token(self) -> str:
+        """The one bearer token the emulator accepts."""
+        return self._state.token
+
+    @property
+    def location_id(self) -> str:
+        """The one location the token has access to."""
+        return self._state.location_id
+
+    @property
+    def conversations(self) -> list[dict[str, Any]]:
+        """The ground truth served, as wire dicts (do not change them in place)."""
+        return self._state.store.conversations
+
+    def set_conversations(self, conversations: Iterable[dict[str, Any]]) -> None:
+        """Serve these wire dicts from now on instead; each needs a string `id`."""
+        self._state.store = ConversationStore(list(conversations))
+
+    def expected(self, query: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The conversations a wire query selects, in the server's order, as served.
+
+        Values may be strings or numbers (a list for a repeated parameter). `limit` is
+        ignored; a `startAfterDate` is honoured, so a query without one gives everything a
+        complete walk should see. Raises `QueryError` (a ValueError) where the server
+        would answer 422.
+        """
+        pairs = [
+            (name, _text(value))
+            for name, given in (query or {}).items()
+            if name != "limit" and given is not None
+            for value in (given if isinstance(given, list | tuple) else [given])
+        ]
+        return self._state.store.expected(parse_query(pairs))
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The requests received so far (the latest ones, up to `record_limit`), oldest first."""
+        return self._state.recorder.snapshot()
+
+    @property
+    def request_count(self) -> int:
+        """How many requests were received since the start or the last `clear_requests()`."""
+        return self._state.recorder.count
+
+    def clear_requests(self) -> None:
+        """Forget the requests received so far."""
+        self._state.recorder.clear()
+
+    def inject(self, *kinds: str) -> None:
+        """Apply these faults to the next requests, one each, in order (see `faults`)."""
+        self._state.plan.inject(kinds)
+
+    @property
+    def pending_faults(self) -> tuple[str, ...]:
+        """Injected faults not yet applied."""
+        return self._state.plan.pending
+
+    def clear_faults(self) -> None:
+        """Cancel the injected faults not yet applied."""
+        self._state.plan.clear()
+
+    @property
+    def faults(self) -> Faults | None:
+        """Random faults applied when no injected one is pending (None: none)."""
+        return self._state.plan.faults
+
+    @faults.setter
+    def faults(self, faults: Faults | None) -> None:
+        self._state.plan.faults = faults
+
+    @property
+    def latency_ms(self) -> float:
+        """Delay added to every answer, in milliseconds."""
+        return self._state.latency_ms
+
+    @latency_ms.setter
+    def latency_ms(self, value: float) -> None:
+        if value < 0:
+            raise ValueError("latency_ms must not be negative")
+        self._state.latency_ms = value
+
+    @property
+    def count_429(self) -> int:
+        """How many 429 answers were served (rate limits and injected ones)."""
+        return self._state.count_429
+
+    def reset_rate_limits(self) -> None:
+        """Start every burst window and daily budget afresh."""
+        self._state.limiter.reset()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)

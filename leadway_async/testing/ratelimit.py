@@ -1,0 +1,116 @@
+"""Rate limiting per (token, location): a burst window and a daily budget, as the real API has."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["Quota", "RateLimiter", "WindowMode"]
+
+WindowMode = Literal["fixed", "sliding"]
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The outcome of one request against the limits, and what the headers report."""
+
+    allowed: bool
+    daily_exhausted: bool
+    daily_limit: int
+    daily_remaining: int
+    interval_ms: int
+    max_requests: int
+    remaining: int
+
+    def headers(self) -> dict[str, str]:
+        """The `X-RateLimit-*` headers the real API sends with every answer."""
+        return {
+            "X-RateLimit-Limit-Daily": str(self.daily_limit),
+            "X-RateLimit-Daily-Remaining": str(self.daily_remaining),
+            "X-RateLimit-Interval-Milliseconds": str(self.interval_ms),
+            "X-RateLimit-Max": str(self.max_requests),
+            "X-RateLimit-Remaining": str(self.remaining),
+        }
+
+
+@dataclass
+class _Usage:
+    day: int = -1
+    daily_used: int = 0
+    window_start: float = float("-inf")
+    window_count: int = 0
+    stamps: deque[float] = field(default_factory=deque)
+
+
+class RateLimiter:
+    """Counts requests per key in a burst window ("fixed" or "sliding") and per UTC day.
+
+    A fixed window opens with the first request after the previous one closed. A refused
+    request counts against neither limit.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_requests: int = 100,
+        interval_ms: int = 10_000,
+        mode: WindowMode = "fixed",
+        daily_limit: int = 200_000,
+        clock: Callable[[], float] = time.monotonic,
+        today: Callable[[], int] = lambda: int(time.time() // 86_400),
+    ) -> None:
+        if mode not in ("fixed", "sliding"):
+            raise ValueError(f"rate limit mode must be 'fixed' or 'sliding', not {mode!r}")
+        if max_requests < 1 or interval_ms < 1 or daily_limit < 1:
+            raise ValueError("rate limits must be positive")
+        self.max_requests = max_requests
+        self.interval_ms = interval_ms
+        self.mode = mode
+        self.daily_limit = daily_limit
+        self._clock = clock
+        self._today = today
+        self._usage: dict[Hashable, _Usage] = {}
+
+    def hit(self, key: Hashable) -> Quota:
+        """Count one request for `key` if the limits allow it; say whether they did."""
+        usage = self._usage.setdefault(key, _Usage())
+        now = self._clock() * 1000
+        today = self._today()
+        if usage.day != today:
+            usage.day, usage.daily_used = today, 0
+        used = self._window_used(usage, now)
+        daily_exhausted = usage.daily_used >= self.daily_limit
+        allowed = not daily_exhausted and used < self.max_requests
+        if allowed:
+            usage.daily_used += 1
+            used += 1
+            if self.mode == "fixed":
+                usage.window_count += 1
+            else:
+                usage.stamps.append(now)
+        return Quota(
+            allowed=allowed,
+            daily_exhausted=daily_exhausted,
+            daily_limit=self.daily_limit,
+            daily_remaining=self.daily_limit - usage.daily_used,
+            interval_ms=self.interval_ms,
+            max_requests=self.max_requests,
+            remaining=max(0, self.max_requests - used),
+        )
+
+    def reset(self) -> None:
+        """Forget every count, as if a new day and a new window had begun."""
+        self._usage.clear()
+
+    def _window_used(self, usage: _Usage, now: float) -> int:
+        if self.mode == "fixed":
+            if now - usage.window_start >= self.interval_ms:
+                usage.window_start, usage.window_count = now, 0
+            return usage.window_count
+        stamps = usage.stamps
+        while stamps and stamps[0] <= now - self.interval_ms:
+            stamps.popleft()
+        return len(stamps)

@@ -1,0 +1,135 @@
+"""The emulator handle: a real HTTP server on loopback, driven from async code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from .app import build_app
+from .controls import EmulatorControls
+from .data import generate_conversations
+from .faults import FaultPlan, Faults
+from .ratelimit import RateLimiter, WindowMode
+from .recording import Recorder
+from .state import EmulatorState
+from .store import ConversationStore
+from .threaded import ThreadedEmulator
+
+__all__ = ["DEFAULT_LOCATION_ID", "DEFAULT_TOKEN", "LeadwayEmulator"]
+
+DEFAULT_TOKEN = "pit-3c7e2b1a-emulator-token-0000"
+DEFAULT_LOCATION_ID = "btcYOewX8Tc1bz9hiSlu"
+
+# In-flight answers (a latency fault, say) get this long to finish when the server stops.
+_SHUTDOWN_TIMEOUT = 0.5
+
+
+class LeadwayEmulator(EmulatorControls):
+    """A local Leadway conversations search API, on a real loopback socket.
+
+    `conversations` is a number to generate (seeded by `seed`, with `ties` the chance of
+    repeating the previous lastMessageDate) or the wire dicts to serve. Use it as
+    `async with LeadwayEmulator(...) as emu:`, or `with LeadwayEmulator(...).run_in_thread()
+    as emu:` from synchronous code or another event loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        conversations: int | Sequence[dict[str, Any]] = 500,
+        seed: int = 0,
+        ties: float = 0.0,
+        token: str = DEFAULT_TOKEN,
+        location_id: str = DEFAULT_LOCATION_ID,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate_limit_max: int = 100,
+        rate_limit_interval_ms: int = 10_000,
+        rate_limit_mode: WindowMode = "fixed",
+        daily_limit: int = 200_000,
+        retry_after: float | None = None,
+        latency_ms: float = 0,
+        faults: Faults | None = None,
+        record_limit: int | None = 100_000,
+    ) -> None:
+        if isinstance(conversations, int):
+            data = generate_conversations(
+                conversations, seed=seed, location_id=location_id, ties=ties
+            )
+        else:
+            data = list(conversations)
+        if retry_after is not None and retry_after < 0:
+            raise ValueError("retry_after must not be negative")
+        if latency_ms < 0:
+            raise ValueError("latency_ms must not be negative")
+        self._state = EmulatorState(
+            token=token,
+            location_id=location_id,
+            store=ConversationStore(data),
+            limiter=RateLimiter(
+                max_requests=rate_limit_max,
+                interval_ms=rate_limit_interval_ms,
+                mode=rate_limit_mode,
+                daily_limit=daily_limit,
+            ),
+            plan=FaultPlan(faults),
+            recorder=Recorder(record_limit),
+            retry_after=retry_after,
+            latency_ms=latency_ms,
+        )
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        """The base URL, `http://host:port` (only once started)."""
+        if self._url is None:
+            raise RuntimeError("the emulator is not running: start() it first")
+        return self._url
+
+    async def start(self) -> None:
+        """Start listening (on a free port when `port` is 0)."""
+        if self._runner is not None or self._closed:
+            raise RuntimeError("an emulator can be started only once")
+        runner = web.AppRunner(
+            build_app(self._state), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT
+        )
+        await runner.setup()
+        self._runner = runner
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except BaseException:
+            await self.aclose()
+            raise
+        host, port = runner.addresses[0][:2]
+        self._url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    async def aclose(self) -> None:
+        """Stop listening and close every connection; calling it again does nothing."""
+        self._closed = True
+        runner, self._runner = self._runner, None
+        self._url = None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> LeadwayEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def run_in_thread(self) -> ThreadedEmulator:
+        """A handle that runs this emulator on its own event loop in a daemon thread."""
+        return ThreadedEmulator(self)

@@ -1,0 +1,145 @@
+"""The generated conversations: deterministic, realistic, varied, with ties on demand."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from itertools import groupby
+from typing import Any
+
+import orjson
+import pytest
+
+from leadway_async.testing import (
+    DEFAULT_START_MS,
+    SCORE_PROFILES,
+    TAGS,
+    USER_IDS,
+    generate_conversations,
+)
+from leadway_async.testing.spec import CONVERSATION_TYPES, MESSAGE_TYPES
+
+LOCATION = "LocAtion000000000001"
+ALWAYS = ("id", "locationId", "dateAdded", "dateUpdated", "lastMessageDate", "sort")
+ID = re.compile(r"[A-Za-z0-9]{20}")
+
+
+@pytest.fixture(scope="module")
+def convs() -> list[dict[str, Any]]:
+    return generate_conversations(4000, seed=3, location_id=LOCATION)
+
+
+def run_lengths(convs: list[dict[str, Any]]) -> list[int]:
+    return [len(list(run)) for _, run in groupby(c["lastMessageDate"] for c in convs)]
+
+
+def test_same_seed_same_data_other_seed_other_data() -> None:
+    first = generate_conversations(300, seed=9, location_id=LOCATION, ties=0.2)
+    again = generate_conversations(300, seed=9, location_id=LOCATION, ties=0.2)
+    other = generate_conversations(300, seed=10, location_id=LOCATION, ties=0.2)
+    assert orjson.dumps(first) == orjson.dumps(again)
+    assert {c["id"] for c in first}.isdisjoint(c["id"] for c in other)
+
+
+def test_count_and_empty() -> None:
+    assert generate_conversations(0, location_id=LOCATION) == []
+    assert len(generate_conversations(7, location_id=LOCATION)) == 7
+    with pytest.raises(ValueError, match="count"):
+        generate_conversations(-1, location_id=LOCATION)
+    with pytest.raises(ValueError, match="ties"):
+        generate_conversations(5, location_id=LOCATION, ties=1.5)
+
+
+def test_ids_are_unique_real_looking_and_always_present(convs: list[dict[str, Any]]) -> None:
+    ids = [c["id"] for c in convs]
+    assert len(set(ids)) == len(ids)
+    assert all(ID.fullmatch(i) for i in ids)
+    for conv in convs:
+        assert all(conv.get(field) is not None for field in ALWAYS), conv
+        assert conv["locationId"] == LOCATION
+        assert conv["sort"] == [conv["lastMessageDate"]]
+        assert conv["dateAdded"] <= conv["lastMessageDate"] <= conv["dateUpdated"]
+        assert list(conv)[-1] == "sort"
+
+
+def test_dates_start_in_2025_and_stay_epoch_ms_ints(convs: list[dict[str, Any]]) -> None:
+    dates = [c["lastMessageDate"] for c in convs]
+    assert dates[0] == DEFAULT_START_MS
+    assert all(type(d) is int for d in dates)
+    assert dates == sorted(dates)
+    assert 90 <= (dates[-1] - dates[0]) / 86_400_000 <= 270  # about the default 180 days
+    manual = [c["lastManualMessageDate"] for c in convs if "lastManualMessageDate" in c]
+    assert 0.7 * len(convs) < len(manual) < 0.9 * len(convs)
+    assert all(type(d) is int for d in manual)
+
+
+def test_enums_come_from_the_spec_and_vary(convs: list[dict[str, Any]]) -> None:
+    types = Counter(c.get("lastMessageType") for c in convs)
+    assert set(types) - {None} <= set(MESSAGE_TYPES)
+    assert len(set(types) - {None}) >= 35
+    top = [name for name, _ in types.most_common(3)]
+    assert set(top) == {"TYPE_SMS", "TYPE_EMAIL", "TYPE_CALL"}
+    assert {c.get("type") for c in convs} - {None} == set(CONVERSATION_TYPES)
+    assert {c.get("lastMessageDirection") for c in convs} == {"inbound", "outbound", None}
+    assert {c.get("lastOutboundMessageAction") for c in convs} == {"automated", "manual", None}
+
+
+def test_users_tags_and_scores_come_from_small_pools(convs: list[dict[str, Any]]) -> None:
+    assigned = Counter(c.get("assignedTo") for c in convs)
+    assert set(assigned) - {None} == set(USER_IDS)
+    assert 0.15 * len(convs) < assigned[None] < 0.45 * len(convs)  # missing or null
+    assert sum("assignedTo" not in c for c in convs) > 0
+    followers = {u for c in convs for u in c.get("followers") or []}
+    assert followers == set(USER_IDS)
+    assert {t for c in convs for t in c.get("tags") or []} == set(TAGS)
+    scored = [c["scoring"] for c in convs if "scoring" in c]
+    assert 0.3 * len(convs) < len(scored) < 0.5 * len(convs)
+    assert {p for s in scored for p in s} == set(SCORE_PROFILES)
+    assert all(0 <= v <= 100 for s in scored for v in s.values())
+    mentioned = [c["mentions"] for c in convs if "mentions" in c]
+    assert 0.1 * len(convs) < len(mentioned) < 0.2 * len(convs)
+    assert all(m and set(m) <= set(USER_IDS) for m in mentioned)
+
+
+def test_field_types(convs: list[dict[str, Any]]) -> None:
+    for conv in convs:
+        for field in ("starred", "inbox", "attributed"):
+            assert conv.get(field) in (True, False, None)
+        assert conv.get("unreadCount") is None or type(conv["unreadCount"]) is int
+        for field in ("followers", "tags"):
+            assert conv.get(field) is None or isinstance(conv[field], list)
+
+
+def test_a_share_has_unicode_names_and_missing_or_null_fields(
+    convs: list[dict[str, Any]],
+) -> None:
+    names = [c["fullName"] for c in convs if c.get("fullName")]
+    non_ascii = [n for n in names if not n.isascii()]
+    assert 0.15 * len(names) < len(non_ascii) < 0.6 * len(names)
+    assert any("\u4e00" <= ch <= "\u9fff" for n in names for ch in n)  # CJK
+    assert any(ord(ch) > 0xFFFF for n in names for ch in n)  # emoji
+    for field in ("email", "phone", "contactId", "fullName", "lastMessageType"):
+        missing = sum(field not in c for c in convs)
+        null = sum(field in c and c[field] is None for c in convs)
+        assert missing > 0.01 * len(convs), field
+        assert null > 0.01 * len(convs), field
+
+
+def test_no_ties_unless_asked(convs: list[dict[str, Any]]) -> None:
+    assert set(run_lengths(convs)) == {1}
+
+
+def test_ties_make_runs_of_equal_dates() -> None:
+    some = generate_conversations(3000, seed=1, location_id=LOCATION, ties=0.5)
+    lengths = run_lengths(some)
+    assert max(lengths) >= 5
+    assert 0.35 < 1 - len(lengths) / len(some) < 0.65  # the share of repeats follows `ties`
+    many = generate_conversations(3000, seed=1, location_id=LOCATION, ties=0.99)
+    assert max(run_lengths(many)) >= 150
+
+
+def test_start_and_span_can_be_chosen() -> None:
+    convs = generate_conversations(100, location_id=LOCATION, start_ms=1000, span_days=1)
+    dates = [c["lastMessageDate"] for c in convs]
+    assert dates[0] == 1000
+    assert dates[-1] - dates[0] <= 2 * 86_400_000
