@@ -20,9 +20,12 @@ async def main() -> None:
             page = await client.search(status="unread", sort="desc", limit=10)
             print(f"{page.total} unread conversations; the 10 most recent:")
             for conv in page.conversations:
-                when = conv.last_message_date.strftime("%Y-%m-%d %H:%M") if conv.last_message_date else "-"
-                print(f"  {when}  {conv.full_name or '(no name)':<28} {conv.last_message_type}")
-            print(f"rate limit: {page.rate_limit.remaining}/{page.rate_limit.max} left in this window")
+                when = conv.last_message_date
+                print(
+                    f"  {when:%Y-%m-%d %H:%M}  {conv.full_name or '-':<28} {conv.last_message_type}"
+                )
+            budget = page.rate_limit
+            print(f"rate limit: {budget.remaining} of {budget.max} left in this window")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import orjson
 
 from .enums import ConversationType, MessageAction, MessageDirection, MessageType
 from .errors import ResponseDecodeError, ResponseValidationError
-from .models import EMPTY_EXTRA, Conversation, ConversationPage, RateLimit
+from .models import EMPTY_EXTRA, Conversation, ConversationPage, RateLimit, datetime_to_ms
 
 __all__ = [
     "conversation_to_wire",
@@ -100,7 +100,7 @@ def _coerce_ms(ident: str, wire: str, value: Any) -> int:
             pass
         else:
             if parsed.tzinfo is not None:
-                return int(parsed.timestamp() * 1000)
+                return datetime_to_ms(parsed)
     _invalid_field(ident, wire, value, "epoch milliseconds")
 
 
@@ -117,7 +117,7 @@ def _structure_source() -> str:
         "    pop = raw.pop",
         "    ident = pop('id', None)",
         "    if type(ident) is not str or not ident:",
-        "        _invalid(raw, 'has no string id')",
+        "        _invalid({'id': ident, **raw} if ident is not None else raw, 'has no string id')",
     ]
     for index, (_, wire, kind) in enumerate(_FIELDS):
         v = f"v{index}"

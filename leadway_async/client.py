@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 import aiohttp
 
+from ._closeable import AsyncCloseable
 from ._responses import page_from_response
 from .errors import ClientClosedError
 from .middleware.chain import Handler, Middleware, Request, compose
@@ -31,7 +31,7 @@ TokenProvider = Callable[[], Awaitable[str]]
 """An async callable returning the current bearer token (for OAuth refresh)."""
 
 
-class LeadwayClient:
+class LeadwayClient(AsyncCloseable):
     """An async client for the Leadway conversations search API.
 
     `token` is a Private Integration Token or OAuth access token, or an async callable
@@ -90,14 +90,6 @@ class LeadwayClient:
     async def __aenter__(self) -> Self:
         self._check_open()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the client and the session it opened; calling it again does nothing."""

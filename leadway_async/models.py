@@ -11,13 +11,21 @@ from attrs import field, frozen
 
 from .enums import ConversationType, MessageAction, MessageDirection, MessageType
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+_ONE_MS = timedelta(milliseconds=1)
 
 
 def ms_to_datetime(ms: int | None) -> datetime | None:
     """An epoch-milliseconds value as an aware UTC datetime (None stays None)."""
-    return None if ms is None else _EPOCH + timedelta(milliseconds=ms)
+    return None if ms is None else EPOCH + timedelta(milliseconds=ms)
+
+
+def datetime_to_ms(moment: datetime) -> int:
+    """An aware datetime as exact epoch milliseconds (no float rounding)."""
+    return (moment - EPOCH) // _ONE_MS
 
 
 # weakref_slot=False keeps the slot layout identical to the fast builder in _convert.py.
@@ -104,13 +112,8 @@ class RateLimit:
 
 
 def _header_int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value.strip())
-    except ValueError:
-        return None
+    value = headers.get(name, "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 @frozen

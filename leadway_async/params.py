@@ -20,6 +20,7 @@ from .enums import (
     SortBy,
     SortOrder,
 )
+from .models import EPOCH, datetime_to_ms
 
 __all__ = ["MAX_LIMIT", "SearchFilters", "build_search_query", "check_filter_names"]
 
@@ -115,7 +116,9 @@ def _epoch_ms(name: str, value: Any) -> str:
                 f"{name} must be a timezone-aware datetime (a naive one is ambiguous), "
                 f"got {value.isoformat()}"
             )
-        return str(round(value.timestamp() * 1000))
+        if value < EPOCH:
+            raise ValueError(f"{name} must not be before 1970-01-01, got {value.isoformat()}")
+        return str(datetime_to_ms(value))
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(
             f"{name} must be an aware datetime or epoch milliseconds (int), "
