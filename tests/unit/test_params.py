@@ -24,7 +24,7 @@ from leadway_async.enums import (
 )
 from leadway_async.params import SearchFilters, build_search_query
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared/reference/apps/conversations.json"
+SPEC = Path(__file__).resolve().parents[1] / "contract/reference/apps/conversations.json"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_MS = timedelta(milliseconds=1)
 DEFAULT_LOCATION = "default-location"

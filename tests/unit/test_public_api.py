@@ -17,7 +17,7 @@ import leadway_async
 from leadway_async import enums, errors
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = REPO.parent / "shared/reference/apps/conversations.json"
+SPEC = REPO / "tests/contract/reference/apps/conversations.json"  # the official file, unchanged
 
 
 def defined_in(module: Any, base: type) -> list[type]:

@@ -1,0 +1,1 @@
+"""Side-by-side measurements of leadway-async against baselines (never timed tests)."""
