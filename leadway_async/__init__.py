@@ -29,6 +29,7 @@ from .errors import (
     UnprocessableEntityError,
 )
 from .models import Conversation, ConversationPage, RateLimit
+from .pagination import ConversationPager
 from .params import SearchFilters
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ClientClosedError",
     "Conversation",
     "ConversationPage",
+    "ConversationPager",
     "ConversationStatus",
     "ConversationType",
     "LeadwayClient",

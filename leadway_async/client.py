@@ -13,7 +13,8 @@ from ._responses import page_from_response
 from .errors import ClientClosedError
 from .middleware.chain import Handler, Middleware, Request, compose
 from .models import ConversationPage
-from .params import build_search_query
+from .pagination import ConversationPager
+from .params import MAX_LIMIT, build_search_query
 from .transport import AiohttpTransport
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ __all__ = ["DEFAULT_API_VERSION", "DEFAULT_BASE_URL", "LeadwayClient", "TokenPro
 DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 DEFAULT_API_VERSION = "2021-07-28"
 SEARCH_PATH = "/conversations/search"
+WALK_PAGE_SIZE = MAX_LIMIT
 
 TokenProvider = Callable[[], Awaitable[str]]
 """An async callable returning the current bearer token (for OAuth refresh)."""
@@ -107,6 +109,33 @@ class LeadwayClient(AsyncCloseable):
         """
         query = build_search_query(filters, default_location_id=self.location_id)
         return await self._fetch_page(query)
+
+    def paginate(
+        self,
+        *,
+        max_items: int | None = None,
+        resume_token: str | None = None,
+        prefetch: int = 1,
+        **filters: Unpack[SearchFilters],
+    ) -> ConversationPager:
+        """Every conversation matching `filters`, exactly once, as a `ConversationPager`.
+
+        The filters are `search()`'s, validated here, before any request; `limit` is the
+        page size (default 100). `max_items` caps the walk; `resume_token` continues a
+        walk with the same filters just after the last conversation it handed out;
+        `prefetch` is how many pages are fetched ahead of the one being worked on.
+        """
+        query = build_search_query(filters, default_location_id=self.location_id)
+        page_size = int(query.pop("limit", WALK_PAGE_SIZE))
+        self._check_open()
+        return ConversationPager(
+            self._fetch_page,
+            query,
+            page_size=page_size,
+            max_items=max_items,
+            resume_token=resume_token,
+            prefetch=prefetch,
+        )
 
     async def _fetch_page(self, query: dict[str, str]) -> ConversationPage:
         self._check_open()
