@@ -311,3 +311,21 @@ async def test_pager_requests_take_the_same_road_as_search() -> None:
         assert len(await walk_ids(c)) == 120
         assert [r.query.get("limit") for r in seen] == ["100", "100"]
         assert all(r.path == "/conversations/search" for r in seen)
+
+
+async def test_the_token_of_a_finished_ascending_walk_picks_up_later_arrivals() -> None:
+    async with walk_emulator(conversations=250, seed=12) as emu, client_for(emu) as client:
+        pager = client.paginate(sort="asc")
+        first = [c.id async for c in pager]
+        assert first == expected_ids(emu, sort="asc")
+        newest = max(c["lastMessageDate"] for c in emu.conversations)
+        arrivals = generate_conversations(30, seed=99, location_id=emu.location_id)
+        for offset, item in enumerate(arrivals):
+            item["id"] = f"NEW{offset:017d}"
+            item["lastMessageDate"] = newest + offset  # the first shares the old boundary
+            item["sort"] = [item["lastMessageDate"]]
+        emu.set_conversations([*emu.conversations, *arrivals])
+
+        later = await walk_ids(client, sort="asc", resume_token=pager.resume_token)
+
+        assert later == [item["id"] for item in arrivals]
