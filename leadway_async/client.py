@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -10,8 +12,11 @@ import aiohttp
 
 from ._closeable import AsyncCloseable
 from ._responses import page_from_response
-from .errors import ClientClosedError
+from .errors import APITimeoutError, ClientClosedError
 from .middleware.chain import Handler, Middleware, Request, compose
+from .middleware.logging import LoggingMiddleware
+from .middleware.retry import RetryMiddleware, RetryPolicy
+from .middleware.throttle import Throttle
 from .models import ConversationPage
 from .pagination import ConversationPager
 from .params import MAX_LIMIT, build_search_query
@@ -28,6 +33,7 @@ DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 DEFAULT_API_VERSION = "2021-07-28"
 SEARCH_PATH = "/conversations/search"
 WALK_PAGE_SIZE = MAX_LIMIT
+DEFAULT_RETRY = RetryPolicy()
 
 TokenProvider = Callable[[], Awaitable[str]]
 """An async callable returning the current bearer token (for OAuth refresh)."""
@@ -39,10 +45,15 @@ class LeadwayClient(AsyncCloseable):
     `token` is a Private Integration Token or OAuth access token, or an async callable
     returning one; `location_id` is the default sub-account searched; both, and
     `base_url`, fall back to `LEADWAY_TOKEN`, `LEADWAY_LOCATION_ID` and `LEADWAY_BASE_URL`.
-    `timeout` limits one attempt, in seconds. A caller-supplied aiohttp `session` is used
-    as it is and never closed here; otherwise the client opens one on first use and
-    closes it in `aclose()` (or at the end of `async with`). `middlewares` run around
-    every request, the first listed outermost.
+    `timeout` limits one attempt and `deadline` a whole call (retries and waits
+    included), in seconds. A caller-supplied aiohttp `session` is used as it is and never
+    closed here; otherwise the client opens one on first use and closes it in `aclose()`
+    (or at the end of `async with`).
+
+    Every request takes one chain, outermost first: the caller's `middlewares`, then the
+    defaults: retries per `retry` (None: off), the rate-limit `throttle` (False: off; a
+    `Throttle` instance to share one budget between clients) and DEBUG logging. With
+    `default_middlewares=False` the chain is the caller's `middlewares` alone.
     """
 
     def __init__(
@@ -53,8 +64,12 @@ class LeadwayClient(AsyncCloseable):
         base_url: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
         timeout: float = 30.0,
+        deadline: float | None = None,
         session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = DEFAULT_RETRY,
+        throttle: Throttle | bool = True,
         middlewares: Sequence[Middleware] = (),
+        default_middlewares: bool = True,
     ) -> None:
         env = os.environ
         self._token = _token_provider(token if token is not None else env.get("LEADWAY_TOKEN"))
@@ -66,6 +81,11 @@ class LeadwayClient(AsyncCloseable):
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.timeout = float(timeout)
+        if deadline is not None and (
+            isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or deadline <= 0
+        ):
+            raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
+        self.deadline = deadline
         self._given_session = session
         self._own_session: aiohttp.ClientSession | None = None
         self._closed = False
@@ -76,7 +96,14 @@ class LeadwayClient(AsyncCloseable):
             session=self._session,
             timeout=self.timeout,
         )
-        self._handler: Handler = compose(transport, list(middlewares))
+        chain = list(middlewares)
+        if default_middlewares:
+            if retry is not None:
+                chain.append(RetryMiddleware(retry))
+            if throttle is not False:
+                chain.append(Throttle() if throttle is True else throttle)
+            chain.append(LoggingMiddleware())
+        self._handler: Handler = compose(transport, chain)
 
     def __repr__(self) -> str:
         return (
@@ -139,8 +166,18 @@ class LeadwayClient(AsyncCloseable):
 
     async def _fetch_page(self, query: dict[str, str]) -> ConversationPage:
         self._check_open()
-        request = Request("GET", SEARCH_PATH, tuple(query.items()))
-        return page_from_response(await self._handler(request))
+        if self.deadline is None:
+            request = Request("GET", SEARCH_PATH, tuple(query.items()))
+            return page_from_response(await self._handler(request))
+        ends = time.monotonic() + self.deadline
+        request = Request("GET", SEARCH_PATH, tuple(query.items()), deadline=ends)
+        try:
+            response = await asyncio.wait_for(self._handler(request), self.deadline)
+        except asyncio.TimeoutError:
+            raise APITimeoutError(
+                f"GET {SEARCH_PATH}: the call's deadline of {self.deadline} s passed"
+            ) from None
+        return page_from_response(response)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -152,6 +189,11 @@ class LeadwayClient(AsyncCloseable):
             return self._given_session
         if self._own_session is None:
             self._own_session = aiohttp.ClientSession()
+            # aiohttp silently sends an idempotent request again when a kept-alive
+            # connection closes before answering; the retry middleware counts attempts,
+            # so that hidden second try is turned off (a private switch, checked for).
+            if hasattr(self._own_session, "_retry_connection"):
+                self._own_session._retry_connection = False
         return self._own_session
 
 

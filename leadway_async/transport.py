@@ -43,6 +43,16 @@ class AiohttpTransport:
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
+    def _timeout_for(self, request: Request) -> aiohttp.ClientTimeout:
+        """This attempt's limit: its own or the default, cut to what the deadline leaves."""
+        seconds = self._timeout.total if request.timeout is None else request.timeout
+        if request.deadline is not None:
+            left = max(0.001, request.deadline - time.monotonic())
+            seconds = left if seconds is None else min(seconds, left)
+        if seconds == self._timeout.total:
+            return self._timeout
+        return aiohttp.ClientTimeout(total=seconds)
+
     async def __call__(self, request: Request) -> Response:
         """Send `request` and return its complete `Response`."""
         headers = {
@@ -51,11 +61,7 @@ class AiohttpTransport:
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
         }
-        timeout = (
-            self._timeout
-            if request.timeout is None
-            else aiohttp.ClientTimeout(total=request.timeout)
-        )
+        timeout = self._timeout_for(request)
         where = f"{request.method} {request.path}"
         started = time.monotonic()
         try:

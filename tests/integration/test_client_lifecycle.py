@@ -130,7 +130,8 @@ async def test_the_token_appears_in_no_repr_exception_or_log(
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []
     async with LeadwayEmulator(conversations=20, token=secret) as emu:
-        async with LeadwayClient(secret, location_id=emu.location_id, base_url=emu.url) as c:
+        no_retry = LeadwayClient(secret, location_id=emu.location_id, base_url=emu.url, retry=None)
+        async with no_retry as c:
             seen.append(repr(c))
             emu.inject("drop")
             with pytest.raises(APIConnectionError) as dropped:

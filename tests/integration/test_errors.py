@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
@@ -28,11 +29,20 @@ from leadway_async.testing import LeadwayEmulator
 from .conftest import RawServer
 
 
+@pytest.fixture
+async def client(emulator: LeadwayEmulator) -> AsyncIterator[LeadwayClient]:
+    async with client_for(emulator) as client:
+        yield client
+
+
 def client_for(emu: LeadwayEmulator, **overrides: object) -> LeadwayClient:
+    """A client that shows each answer as it is: no retries, no throttle."""
     options: dict[str, object] = {
         "token": emu.token,
         "location_id": emu.location_id,
         "base_url": emu.url,
+        "retry": None,
+        "throttle": False,
     }
     options.update(overrides)
     return LeadwayClient(**options)  # type: ignore[arg-type]

@@ -21,19 +21,13 @@ from leadway_async import (
 from leadway_async.middleware import Handler, Request, Response
 from leadway_async.testing import LeadwayEmulator, generate_conversations
 
-
-def client_for(emu: Any, **options: Any) -> LeadwayClient:
-    return LeadwayClient(emu.token, location_id=emu.location_id, base_url=emu.url, **options)
+from .helpers import client_for, expected_ids
 
 
 def walk_emulator(**options: Any) -> LeadwayEmulator:
     """An emulator whose burst window never gets in the way of a walk (throttling is tested
     with the middleware)."""
     return LeadwayEmulator(rate_limit_max=1_000_000, **options)
-
-
-def expected_ids(emu: Any, **wire: str) -> list[str]:
-    return [c["id"] for c in emu.expected({"locationId": emu.location_id, **wire})]
 
 
 async def walk_ids(client: LeadwayClient, **options: Any) -> list[str]:
@@ -219,7 +213,10 @@ async def test_prefetch_has_the_next_page_in_flight_while_the_caller_works() -> 
 
 
 async def test_an_error_mid_walk_surfaces_at_its_page_and_the_walk_resumes_exactly() -> None:
-    async with walk_emulator(conversations=500, seed=8) as emu, client_for(emu) as client:
+    async with (
+        walk_emulator(conversations=500, seed=8) as emu,
+        client_for(emu, retry=None) as client,
+    ):
         seen: list[str] = []
         pager = client.paginate(limit=50, prefetch=1)
         emu.inject(*(["ok"] * 3), "status:503")

@@ -1,0 +1,198 @@
+"""RetryMiddleware alone, against scripted handlers and a fake clock: no real sleeping."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leadway_async import APIConnectionError, APITimeoutError, ResponseDecodeError
+from leadway_async.middleware import (
+    RetryEvent,
+    RetryMiddleware,
+    RetryPolicy,
+    is_testing,
+    set_testing,
+)
+from leadway_async.middleware.retry import backoff_wait
+
+from .middleware_helpers import REQUEST, FakeClock, ScriptedHandler, response
+
+
+def middleware(
+    policy: RetryPolicy | None = None, seed: int = 0
+) -> tuple[RetryMiddleware, FakeClock]:
+    clock = FakeClock()
+    return RetryMiddleware(policy, sleep=clock.sleep, clock=clock, rng=random.Random(seed)), clock
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        APIConnectionError("reset"),
+        APITimeoutError("slow"),
+        ResponseDecodeError("cut short"),
+        408,
+        429,
+        500,
+        502,
+        503,
+        504,
+    ],
+)
+async def test_transient_failures_are_retried_until_success(failure: object) -> None:
+    retry, clock = middleware()
+    handler = ScriptedHandler([failure, failure, 200])
+
+    result = await retry(REQUEST, handler)
+
+    assert result.status == 200
+    assert [r.attempt for r in handler.requests] == [1, 2, 3]
+    assert {r.params for r in handler.requests} == {REQUEST.params}  # the same page asked again
+    assert len(clock.sleeps) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+async def test_client_errors_are_never_retried(status: int) -> None:
+    retry, clock = middleware()
+    handler = ScriptedHandler([status, 200])
+
+    result = await retry(REQUEST, handler)
+
+    assert result.status == status
+    assert len(handler.requests) == 1
+    assert clock.sleeps == []
+
+
+async def test_default_is_three_retries_then_the_last_outcome() -> None:
+    retry, clock = middleware()
+    handler = ScriptedHandler([503] * 10)
+    result = await retry(REQUEST, handler)
+    assert result.status == 503
+    assert len(handler.requests) == 4
+    assert len(clock.sleeps) == 3
+
+    failing = ScriptedHandler([APIConnectionError(f"reset {i}") for i in range(10)])
+    with pytest.raises(APIConnectionError, match="reset 3"):
+        await retry(REQUEST, failing)
+    assert len(failing.requests) == 4
+
+
+async def test_max_retries_zero_turns_retrying_off() -> None:
+    retry, clock = middleware(RetryPolicy(max_retries=0))
+    handler = ScriptedHandler([503, 200])
+    assert (await retry(REQUEST, handler)).status == 503
+    assert len(handler.requests) == 1
+    assert clock.sleeps == []
+
+
+def test_max_retries_must_be_a_count() -> None:
+    with pytest.raises(ValueError, match="max_retries"):
+        RetryPolicy(max_retries=-1)
+
+
+@given(seed=st.integers(min_value=0, max_value=2**32), retry=st.integers(min_value=1, max_value=12))
+def test_backoff_is_full_jitter_under_a_doubling_cap(seed: int, retry: int) -> None:
+    policy = RetryPolicy()
+    wait = backoff_wait(policy, retry, random.Random(seed))
+    assert 0 <= wait <= min(policy.max_delay, policy.base_delay * 2 ** (retry - 1))
+
+
+async def test_waits_grow_with_the_policy() -> None:
+    retry, clock = middleware(RetryPolicy(base_delay=1.0, max_delay=3.0, max_retries=6), seed=4)
+    await retry(REQUEST, ScriptedHandler([500] * 6))
+    caps = [1.0, 2.0, 3.0, 3.0, 3.0, 3.0]
+    assert len(clock.sleeps) == 6
+    assert all(0 <= wait <= cap for wait, cap in zip(clock.sleeps, caps, strict=True))
+
+
+@given(asked=st.integers(min_value=0, max_value=60), seed=st.integers(min_value=0, max_value=999))
+async def test_a_429_waits_what_retry_after_asks_never_less(asked: int, seed: int) -> None:
+    retry, clock = middleware(seed=seed)
+    await retry(REQUEST, ScriptedHandler([response(429, Retry_After=asked), 200]))
+    (wait,) = clock.sleeps
+    assert asked <= wait <= asked + 1
+
+
+async def test_retry_after_as_an_http_date_is_honoured() -> None:
+    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    retry, clock = middleware()
+    await retry(
+        REQUEST,
+        ScriptedHandler([response(429, Retry_After=format_datetime(when, usegmt=True)), 200]),
+    )
+    (wait,) = clock.sleeps
+    assert 28 <= wait <= 32
+
+
+async def test_without_retry_after_a_429_waits_for_the_rate_limit_window() -> None:
+    retry, clock = middleware()
+    answer = response(429, X_RateLimit_Interval_Milliseconds=10_000, X_RateLimit_Remaining=0)
+    await retry(REQUEST, ScriptedHandler([answer, 200]))
+    (wait,) = clock.sleeps
+    assert 10 <= wait <= 11
+
+
+async def test_too_long_a_retry_after_gives_up_at_once() -> None:
+    retry, clock = middleware(RetryPolicy(max_retry_wait=60))
+    handler = ScriptedHandler([response(429, Retry_After=61), 200])
+    assert (await retry(REQUEST, handler)).status == 429
+    assert len(handler.requests) == 1
+    assert clock.sleeps == []
+
+
+async def test_a_used_up_daily_quota_gives_up_at_once() -> None:
+    retry, clock = middleware()
+    handler = ScriptedHandler([response(429, X_RateLimit_Daily_Remaining=0, Retry_After=1), 200])
+    assert (await retry(REQUEST, handler)).status == 429
+    assert len(handler.requests) == 1
+    assert clock.sleeps == []
+
+
+async def test_a_wait_past_the_deadline_ends_the_call_without_waiting() -> None:
+    retry, clock = middleware()
+    request = REQUEST.__class__(
+        REQUEST.method, REQUEST.path, REQUEST.params, deadline=clock.now + 5
+    )
+    handler = ScriptedHandler([response(429, Retry_After=10), 200])
+    assert (await retry(request, handler)).status == 429
+    assert clock.sleeps == []
+    assert len(handler.requests) == 1
+
+
+async def test_on_retry_hears_attempt_wait_and_reason() -> None:
+    events: list[RetryEvent] = []
+    retry, clock = middleware(RetryPolicy(on_retry=events.append))
+    await retry(REQUEST, ScriptedHandler([503, APIConnectionError("reset by peer"), 200]))
+    assert [e.attempt for e in events] == [1, 2]
+    assert [e.wait for e in events] == clock.sleeps
+    assert events[0].reason == "HTTP 503"
+    assert "reset by peer" in events[1].reason
+
+
+async def test_each_retry_logs_a_warning_with_reason_and_wait(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    retry, clock = middleware()
+    with caplog.at_level(logging.WARNING, logger="leadway_async"):
+        await retry(REQUEST, ScriptedHandler([502, 200]))
+    (record,) = [r for r in caplog.records if r.name == "leadway_async"]
+    assert record.levelno == logging.WARNING
+    assert "HTTP 502" in record.getMessage()
+    assert f"{clock.sleeps[0]:.2f} s" in record.getMessage()
+
+
+async def test_testing_switch_turns_waits_to_zero() -> None:
+    assert not is_testing()
+    set_testing(True)
+    try:
+        retry, clock = middleware()
+        await retry(REQUEST, ScriptedHandler([response(429, Retry_After=30), 503, 200]))
+        assert clock.sleeps == [0.0, 0.0]
+    finally:
+        set_testing(False)
