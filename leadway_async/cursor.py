@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 from attrs import evolve, frozen
 
-from ._convert import cursor_of
 from .errors import PaginationError
 from .models import Conversation, ConversationPage
 from .params import MAX_LIMIT
@@ -79,35 +78,29 @@ class WalkState:
 
         Conversations at the boundary value already handed out are dropped; anything
         before the boundary in the sort direction means the cursor went backwards.
+        Runs once per page, so the work per conversation is kept to list operations.
         """
-        run_value, run_ids = self.boundary, set(self.boundary_ids)
-        fresh: list[Conversation] = []
-        ascending = self.order == "asc"
-        for conversation in conversations:
-            value = cursor_of(conversation)
-            if value is None or type(value) not in (int, float) or math.isnan(value):
-                raise PaginationError(
-                    f"conversation {conversation.id!r} has no usable sort value "
-                    f"(sort={conversation.sort!r}, lastMessageDate="
-                    f"{conversation.last_message_date_ms!r})"
-                )
-            if value == run_value:
-                if conversation.id in run_ids:
-                    continue
-                run_ids.add(conversation.id)
-            elif run_value is None or (value > run_value if ascending else value < run_value):
-                run_value, run_ids = value, {conversation.id}
-            else:
-                raise PaginationError(
-                    f"the cursor went backwards: conversation {conversation.id!r} has sort "
-                    f"value {value} after {run_value} in {self.order}ending order"
-                )
-            fresh.append(conversation)
+        if not conversations:
+            return self, []
+        values = [c.sort[0] if c.sort else c.last_message_date_ms for c in conversations]
+        _check_order(values, conversations, self.order, self.boundary)
+        boundary, seen = self.boundary, self.boundary_ids
+        fresh = list(conversations)
+        if values[0] == boundary:  # the page starts inside the run handed out last time
+            run = next((i for i, v in enumerate(values) if v != boundary), len(values))
+            fresh = [c for c in fresh[:run] if c.id not in seen] + fresh[run:]
         if not fresh:
             return self, fresh
+        last = values[-1]
+        run_start = len(values)
+        while run_start and values[run_start - 1] == last:
+            run_start -= 1
+        run_ids = {c.id for c in conversations[run_start:]}
+        if last == boundary:
+            run_ids |= seen
         state = evolve(
             self,
-            boundary=run_value,
+            boundary=last,
             boundary_ids=frozenset(run_ids),
             handed_out=self.handed_out + len(fresh),
         )
@@ -139,6 +132,30 @@ class WalkState:
             boundary=payload["b"],
             boundary_ids=frozenset(payload["i"]),
             handed_out=payload["n"],
+        )
+
+
+def _check_order(
+    values: list[Any], conversations: Sequence[Conversation], order: str, boundary: Any
+) -> None:
+    """Raise `PaginationError` unless the values are usable and follow the sort order."""
+    if not all(type(v) in (int, float) for v in values):
+        index = next(i for i, v in enumerate(values) if type(v) not in (int, float))
+        conversation = conversations[index]
+        raise PaginationError(
+            f"conversation {conversation.id!r} has no usable sort value "
+            f"(sort={conversation.sort!r}, lastMessageDate="
+            f"{conversation.last_message_date_ms!r})"
+        )
+    ascending = order == "asc"
+    in_order = values == sorted(values, reverse=not ascending)
+    if in_order and boundary is not None:
+        first = values[0]
+        in_order = first >= boundary if ascending else first <= boundary
+    if not in_order:
+        raise PaginationError(
+            f"the cursor went backwards: the API returned sort values {values[:3]}... after "
+            f"{boundary} in {order}ending order"
         )
 
 
