@@ -145,7 +145,10 @@ class Throttle:
         if budget.max is not None and budget.interval_ms is not None:
             location.log.learn(budget.max, budget.interval_ms)
         location.learned = True  # a response without the headers means: no limit announced
-        if response.status == 429 or budget.remaining == 0:
+        # The server counted more than our log did (another client on the same budget):
+        # hold everything for a whole window. Otherwise the log already holds us back.
+        exhausted = budget.remaining == 0 and location.log.delay(now) == 0
+        if response.status == 429 or exhausted:
             location.paused_until = now + location.log.span
         daily, limit = budget.daily_remaining, budget.limit_daily
         if daily is None:
