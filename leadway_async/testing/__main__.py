@@ -46,9 +46,11 @@ def build_parser(prog: str = "python -m leadway_async.testing") -> argparse.Argu
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Serve until SIGINT or SIGTERM; return the exit status."""
-    parser = build_parser()
+def main(
+    argv: Sequence[str] | None = None, *, prog: str = "python -m leadway_async.testing"
+) -> int:
+    """Serve until SIGINT or SIGTERM; return the exit status. `prog` names the command."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     kinds = tuple(kind.strip() for kind in args.fault_kinds.split(",") if kind.strip())
     try:

@@ -1,0 +1,56 @@
+"""Progress on standard error: a live line on a terminal, plain periodic lines elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    """Reports how many conversations are done, of how many, how fast, and time left."""
+
+    def __init__(self, stream: TextIO = sys.stderr, *, every_s: float = 2.0) -> None:
+        self._stream = stream
+        self._live = stream.isatty()
+        self._every_s = every_s
+        self._started = time.monotonic()
+        self._last_line = 0.0
+        self.done = 0
+        self.total: int | None = None
+
+    def update(self, done: int, total: int | None) -> None:
+        """Record progress; writes a line when it is time to."""
+        self.done, self.total = done, total
+        now = time.monotonic()
+        if self._live or now - self._last_line >= self._every_s:
+            self._last_line = now
+            self._write(self.line(now))
+
+    def line(self, now: float | None = None) -> str:
+        """The progress as one line of text."""
+        elapsed = max(1e-9, (now or time.monotonic()) - self._started)
+        rate = self.done / elapsed
+        text = f"{self.done:,}"
+        if self.total:
+            share = min(100.0, 100 * self.done / self.total)
+            text += f" of {self.total:,} conversations ({share:.0f}%)"
+            if rate > 0 and self.total > self.done:
+                text += f", {(self.total - self.done) / rate:.0f} s left"
+        else:
+            text += " conversations"
+        return f"{text}, {rate:,.0f}/s"
+
+    def finish(self) -> None:
+        """End the live line (a terminal) or write a last plain line."""
+        self._write(self.line())
+        if self._live:
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def _write(self, text: str) -> None:
+        if self._live:
+            self._stream.write(f"\r\x1b[2K{text}")
+        else:
+            self._stream.write(f"{text}\n")
+        self._stream.flush()
