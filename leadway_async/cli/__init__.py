@@ -105,7 +105,10 @@ def _add_filter_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -177,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`export | head`): stop quietly, as Unix tools do, and keep
+        # Python from complaining again when it flushes standard output at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_API_ERROR
     except (UsageError, ValueError, TypeError, OSError) as exc:
         if debug:
             traceback.print_exc()
@@ -209,6 +217,6 @@ def configured(options: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(missing_token_message())
     return {
         "token": token,
-        "location_id": options.location_id,
-        "base_url": options.base_url,
+        "location_id": options.location_id or os.environ.get("LEADWAY_LOCATION_ID"),
+        "base_url": options.base_url or os.environ.get("LEADWAY_BASE_URL"),
     }

@@ -14,7 +14,9 @@ from .output import page_json, table
 from .progress import Progress
 
 
-def export_identity(options: argparse.Namespace, filters: dict[str, Any]) -> dict[str, Any]:
+def export_identity(
+    config: dict[str, Any], options: argparse.Namespace, filters: dict[str, Any]
+) -> dict[str, Any]:
     """What makes two exports the same export (page size and caps may differ)."""
 
     def plain(value: Any) -> Any:
@@ -23,14 +25,16 @@ def export_identity(options: argparse.Namespace, filters: dict[str, Any]) -> dic
     return {
         "filters": {k: plain(v) for k, v in sorted(filters.items()) if k != "limit"},
         "format": options.format,
-        "location_id": options.location_id,
+        "location_id": config["location_id"],
+        "base_url": config["base_url"],
     }
 
 
 async def run_command(options: argparse.Namespace) -> int:
     """Run `search` or `export`; returns the exit status."""
     filters = filters_from(options)
-    async with LeadwayClient(**configured(options)) as client:
+    config = configured(options)
+    async with LeadwayClient(**config) as client:
         if options.command == "search":
             page = await client.search(**filters)
             if options.json:
@@ -41,7 +45,7 @@ async def run_command(options: argparse.Namespace) -> int:
         result = await export(
             client,
             filters,
-            options=export_identity(options, filters),
+            options=export_identity(config, options, filters),
             out=options.out,
             csv=options.format == "csv",
             resume=options.resume,

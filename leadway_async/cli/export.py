@@ -68,6 +68,8 @@ def _open_output(
         if csv:
             sink.write(csv_header().encode())
         return sink, None, 0
+    if out.is_dir() or not out.name:
+        raise UsageError(f"--out must name a file, not the folder {out}")
     checkpoint_file = checkpoint_path(out)
     if resume:
         if not checkpoint_file.exists():
@@ -116,6 +118,7 @@ async def export(
     a resume with other options is refused.
     """
     sink, token, written = _open_output(out, options, resume=resume, csv=csv)
+    progress.begin(written)
     checkpoint_file = None if out is None else checkpoint_path(out)
     pages, rate_limit = 0, None
     try:

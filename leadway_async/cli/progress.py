@@ -18,6 +18,12 @@ class Progress:
         self._last_line = 0.0
         self.done = 0
         self.total: int | None = None
+        self._resumed_at = 0  # done before this run: not counted in the rate
+
+    def begin(self, done: int) -> None:
+        """Start counting from `done` conversations (written by an earlier run)."""
+        self._started = time.monotonic()
+        self.done = self._resumed_at = done
 
     def update(self, done: int, total: int | None) -> None:
         """Record progress; writes a line when it is time to."""
@@ -30,7 +36,7 @@ class Progress:
     def line(self, now: float | None = None) -> str:
         """The progress as one line of text."""
         elapsed = max(1e-9, (now or time.monotonic()) - self._started)
-        rate = self.done / elapsed
+        rate = (self.done - self._resumed_at) / elapsed
         text = f"{self.done:,}"
         if self.total:
             share = min(100.0, 100 * self.done / self.total)
