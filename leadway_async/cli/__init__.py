@@ -164,9 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     options = parser.parse_args(arguments)
     debug = getattr(options, "debug", False)
+    # On a terminal a log line first clears the live progress line it would cut into.
+    clear_line = "\r\x1b[2K" if sys.stderr.isatty() else ""
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
-        format="%(levelname)s %(message)s",
+        format=f"{clear_line}%(levelname)s %(message)s",
         stream=sys.stderr,
     )
     try:
