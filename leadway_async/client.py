@@ -78,14 +78,8 @@ class LeadwayClient(AsyncCloseable):
         if not isinstance(api_version, str) or not api_version.strip():
             raise ValueError(f"api_version must be a non-empty string, got {api_version!r}")
         self.api_version = api_version
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        self.timeout = float(timeout)
-        if deadline is not None and (
-            isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or deadline <= 0
-        ):
-            raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
-        self.deadline = deadline
+        self.timeout = _seconds("timeout", timeout)
+        self.deadline = None if deadline is None else _seconds("deadline", deadline)
         self._given_session = session
         self._own_session: aiohttp.ClientSession | None = None
         self._closed = False
@@ -225,6 +219,12 @@ def _check_token(token: object) -> str:
     if not token or any(char.isspace() or not char.isprintable() for char in token):
         raise ValueError("the token is empty or contains whitespace or control characters")
     return token
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def _check_base_url(url: str) -> str:
