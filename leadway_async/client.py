@@ -160,11 +160,10 @@ class LeadwayClient(AsyncCloseable):
 
     async def _fetch_page(self, query: dict[str, str]) -> ConversationPage:
         self._check_open()
-        if self.deadline is None:
-            request = Request("GET", SEARCH_PATH, tuple(query.items()))
-            return page_from_response(await self._handler(request))
-        ends = time.monotonic() + self.deadline
+        ends = None if self.deadline is None else time.monotonic() + self.deadline
         request = Request("GET", SEARCH_PATH, tuple(query.items()), deadline=ends)
+        if self.deadline is None:
+            return page_from_response(await self._handler(request))
         try:
             response = await asyncio.wait_for(self._handler(request), self.deadline)
         except asyncio.TimeoutError:

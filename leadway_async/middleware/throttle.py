@@ -99,10 +99,10 @@ class Throttle:
         self._locations: dict[str, _Location] = {}
 
     async def __call__(self, request: Request, handler: Handler) -> Response:
-        location = self._locations.get(request.query.get("locationId", ""))
+        key = request.query.get("locationId", "")
+        location = self._locations.get(key)
         if location is None:
-            location = _Location(SendLog(*self._margin))
-            self._locations[request.query.get("locationId", "")] = location
+            location = self._locations[key] = _Location(SendLog(*self._margin))
         is_probe = await self._wait_turn(location, request)
         try:
             response = await handler(request)
