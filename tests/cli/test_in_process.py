@@ -43,3 +43,11 @@ def test_usage_mistakes_are_explained_in_plain_words(
     err = capsys.readouterr().err
     assert says in err
     assert "_positive" not in err
+
+
+def test_every_search_filter_has_an_option() -> None:
+    from leadway_async.cli import FILTER_OPTIONS
+    from leadway_async.params import SearchFilters
+
+    # location_id is a connection option; limit has its own per-command default.
+    assert set(FILTER_OPTIONS) == set(SearchFilters.__annotations__) - {"location_id", "limit"}

@@ -326,3 +326,15 @@ async def test_the_token_of_a_finished_ascending_walk_picks_up_later_arrivals() 
         later = await walk_ids(client, sort="asc", resume_token=pager.resume_token)
 
         assert later == [item["id"] for item in arrivals]
+
+
+async def test_handed_out_counts_the_whole_walk_resumed_parts_included() -> None:
+    async with walk_emulator(conversations=250, seed=13) as emu, client_for(emu) as client:
+        pager = client.paginate(limit=40)
+        async for _ in pager:
+            if pager.handed_out == 70:
+                break
+        resumed = client.paginate(limit=40, resume_token=pager.resume_token)
+        rest = [c.id async for c in resumed]
+        assert resumed.handed_out == 250
+        assert len(rest) == 180

@@ -131,6 +131,9 @@ async def test_the_deadline_is_enforced_across_retries() -> None:
             with pytest.raises(LeadwayError, match=r"deadline|within"):
                 await client.search()
             elapsed = time.monotonic() - started
+        await asyncio.sleep(0.5)  # let the server record the answers it was still delaying
+        sent = emu.request_count
+    assert 1 <= sent <= 3  # attempts start at 0, >=0.25 and >=0.5 s: a fourth would be late
     assert elapsed < 2.0  # not 4 attempts of 0.25 s plus waits
 
 
