@@ -22,7 +22,7 @@ import orjson
 from cattrs.gen import make_dict_structure_fn, override
 
 from leadway_async import Conversation
-from leadway_async._convert import _FIELDS, _structure_owned, page_from_payload
+from leadway_async._convert import WIRE_FIELDS, _structure_owned, page_from_payload
 from leadway_async.enums import ConversationType, MessageAction, MessageDirection, MessageType
 from leadway_async.models import RateLimit
 from leadway_async.testing import generate_conversations
@@ -38,7 +38,7 @@ _ENUM_MEMBERS: dict[str, dict[str, Any]] = {
         ("lastOutboundMessageAction", MessageAction),
     )
 }
-_KNOWN = frozenset(["id", *(wire for _, wire, _ in _FIELDS)])
+_KNOWN = frozenset(["id", *(f.wire for f in WIRE_FIELDS)])
 
 
 def hand_written(raw: dict[str, Any]) -> Conversation:
@@ -113,7 +113,7 @@ class PlainConversation:
 
 def stock_cattrs() -> Any:
     converter = cattrs.Converter()
-    renames = {attribute: override(rename=wire) for attribute, wire, _ in _FIELDS}
+    renames = {f.attribute: override(rename=f.wire) for f in WIRE_FIELDS}
     converter.register_structure_hook(
         PlainConversation, make_dict_structure_fn(PlainConversation, converter, **renames)
     )

@@ -1,30 +1,46 @@
-"""The package's own cattrs converter: wire JSON to models and back, fast and tolerant.
+"""The package's cattrs converter: wire JSON to models and back, fast and tolerant.
 
-Structuring runs for every conversation of every page, so the hook for `Conversation` is
-generated once from `_FIELDS` as straight-line code with inline type checks: no call per
-field. It builds a mutable twin of the class with the same slot layout and relabels it as
-`Conversation`, which costs about a third of the frozen class's own `__init__` (that one
-sets every slot through `object.__setattr__`); the result is an ordinary frozen instance.
+`converter` is the one the package uses on its own path: pages are structured through
+the hook registered in it for `Conversation`, and the command line's JSON and CSV rows
+are unstructured through it. Structuring runs for every conversation of every page, so
+that hook is generated once, from the attrs field metadata of `Conversation` (wire name
+and kind), as straight-line code with inline type checks: no call per field. It builds a
+mutable twin of the class with the same slot layout and relabels it as `Conversation`,
+which costs about a third of the frozen class's own `__init__` (that one sets every slot
+through `object.__setattr__`); the result is an ordinary frozen instance. The generated
+source is registered with `linecache`, so tracebacks and debuggers show its lines.
 """
 
 from __future__ import annotations
 
+import linecache
 import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import Enum
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any, NewType, NoReturn
 
 import attrs
 import cattrs
 import orjson
 
-from .enums import ConversationType, MessageAction, MessageDirection, MessageType
+from .cursor import sort_value
 from .errors import ResponseDecodeError, ResponseValidationError
-from .models import EMPTY_EXTRA, Conversation, ConversationPage, RateLimit, datetime_to_ms
+from .models import (
+    EMPTY_EXTRA,
+    ENUM,
+    MS,
+    NUMBERS,
+    TEXTS,
+    Conversation,
+    ConversationPage,
+    RateLimit,
+    datetime_to_ms,
+)
 
 __all__ = [
+    "WIRE_FIELDS",
     "conversation_to_wire",
     "converter",
     "decode_json",
@@ -32,44 +48,23 @@ __all__ = [
     "structure_conversation",
 ]
 
-# How the generated code treats a wire field: as it is, as epoch ms, as a list to freeze;
-# or, by enum name, as a value to map onto that enum's members.
-_PLAIN, _MS, _LIST = "plain", "ms", "list"
-_ENUMS: dict[str, type[Enum]] = {
-    "MessageType": MessageType,
-    "ConversationType": ConversationType,
-    "MessageDirection": MessageDirection,
-    "MessageAction": MessageAction,
-}
 
-# (attribute, wire name, kind): the single description of the conversation wire format.
-_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("contact_id", "contactId", _PLAIN),
-    ("location_id", "locationId", _PLAIN),
-    ("last_message_body", "lastMessageBody", _PLAIN),
-    ("last_message_type", "lastMessageType", "MessageType"),
-    ("type", "type", "ConversationType"),
-    ("unread_count", "unreadCount", _PLAIN),
-    ("full_name", "fullName", _PLAIN),
-    ("contact_name", "contactName", _PLAIN),
-    ("email", "email", _PLAIN),
-    ("phone", "phone", _PLAIN),
-    ("date_added_ms", "dateAdded", _MS),
-    ("date_updated_ms", "dateUpdated", _MS),
-    ("last_message_date_ms", "lastMessageDate", _MS),
-    ("last_manual_message_date_ms", "lastManualMessageDate", _MS),
-    ("last_message_direction", "lastMessageDirection", "MessageDirection"),
-    ("last_outbound_message_action", "lastOutboundMessageAction", "MessageAction"),
-    ("assigned_to", "assignedTo", _PLAIN),
-    ("followers", "followers", _LIST),
-    ("tags", "tags", _LIST),
-    ("company_name", "companyName", _PLAIN),
-    ("starred", "starred", _PLAIN),
-    ("inbox", "inbox", _PLAIN),
-    ("scoring", "scoring", _PLAIN),
-    ("attributed", "attributed", _PLAIN),
-    ("sort", "sort", _LIST),
+@attrs.frozen
+class WireField:
+    """How one `Conversation` attribute travels: its wire name, kind and enum (if any)."""
+
+    attribute: str
+    wire: str
+    kind: str
+    enum: type[Enum] | None
+
+
+WIRE_FIELDS: tuple[WireField, ...] = tuple(
+    WireField(a.name, a.metadata["wire"], a.metadata["kind"], a.metadata["enum"])
+    for a in attrs.fields(Conversation)
+    if "wire" in a.metadata and a.name != "id"
 )
+"""Every attribute of `Conversation` but `id` and `extra`, in declaration order."""
 
 
 def _invalid(raw: Any, reason: str) -> NoReturn:
@@ -119,29 +114,30 @@ def _structure_source() -> str:
         "    if type(ident) is not str or not ident:",
         "        _invalid({'id': ident, **raw} if ident is not None else raw, 'has no string id')",
     ]
-    for index, (_, wire, kind) in enumerate(_FIELDS):
-        v = f"v{index}"
+    for index, spec in enumerate(WIRE_FIELDS):
+        v, wire = f"v{index}", spec.wire
         lines.append(f"    {v} = pop({wire!r}, None)")
-        if kind == _MS:
+        if spec.kind == MS:
             lines.append(f"    if type({v}) is not int and {v} is not None:")
             lines.append(f"        {v} = _coerce_ms(ident, {wire!r}, {v})")
-        elif kind in _ENUMS:
+        elif spec.kind == ENUM:
             lines.append(f"    if type({v}) is str:")
-            lines.append(f"        {v} = _members_{kind}.get({v}, {v})")
+            lines.append(f"        {v} = _members_{spec.attribute}.get({v}, {v})")
             lines.append(f"    elif {v} is not None:")
             lines.append(f"        _invalid_field(ident, {wire!r}, {v}, 'a string')")
-        elif kind == _LIST:
+        elif spec.kind in (TEXTS, NUMBERS):
             lines.append(f"    if type({v}) is list:")
             lines.append(f"        {v} = tuple({v})")
             lines.append(f"    elif {v} is not None:")
             lines.append(f"        _invalid_field(ident, {wire!r}, {v}, 'a list')")
+    values = ", ".join(f"v{i}" for i in range(len(WIRE_FIELDS)))
     lines += [
         "    extra = _proxy(dict(raw)) if raw else _EMPTY_EXTRA",  # dict(): compact copy
-        f"    built = _Builder(ident, {', '.join(f'v{i}' for i in range(len(_FIELDS)))}, extra)",
+        f"    built = _Builder(ident, {values}, extra)",
         "    _relabel(built, '__class__', _Conversation)",
         "    return built",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 # A mutable class with Conversation's exact slots, so instances can be relabelled.
@@ -166,9 +162,14 @@ def _compile_structure() -> Callable[[dict[str, Any]], Conversation]:
         "_relabel": object.__setattr__,
         "_Conversation": Conversation,
     }
-    for name, enum_class in _ENUMS.items():
-        namespace[f"_members_{name}"] = {member.value: member for member in enum_class}
-    exec(compile(_structure_source(), "<leadway_async structure_owned>", "exec"), namespace)
+    for spec in WIRE_FIELDS:
+        if spec.enum is not None:
+            namespace[f"_members_{spec.attribute}"] = {m.value: m for m in spec.enum}
+    source = _structure_source()
+    filename = "<leadway_async generated structure_owned>"
+    # As attrs does for its generated methods: tracebacks and pdb can show these lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
     function: Callable[[dict[str, Any]], Conversation] = namespace["structure_owned"]
     return function
 
@@ -185,22 +186,33 @@ def structure_conversation(raw: Any) -> Conversation:
 def conversation_to_wire(conversation: Conversation) -> dict[str, Any]:
     """A `Conversation` as the wire JSON object it came from (None fields left out)."""
     wire: dict[str, Any] = {"id": conversation.id}
-    for attribute, name, _ in _FIELDS:
-        value = getattr(conversation, attribute)
+    for spec in WIRE_FIELDS:
+        value = getattr(conversation, spec.attribute)
         if value is None:
             continue
         if isinstance(value, Enum):
             value = value.value
         elif isinstance(value, tuple):
             value = list(value)
-        wire[name] = value
+        wire[spec.wire] = value
     wire.update(conversation.extra)
     return wire
 
 
 converter = cattrs.Converter()
+"""The package's converter: `structure(raw, Conversation)` and `unstructure(conversation)`."""
 converter.register_structure_hook(Conversation, lambda raw, _: structure_conversation(raw))
 converter.register_unstructure_hook(Conversation, conversation_to_wire)
+
+DecodedItems = NewType("DecodedItems", tuple[Conversation, ...])
+"""A page's `conversations` list freshly decoded from a body: its dicts are consumed."""
+
+
+def _structure_decoded(items: list[Any], _: object) -> tuple[Conversation, ...]:
+    return tuple([_structure_owned(item) for item in items])
+
+
+converter.register_structure_hook(DecodedItems, _structure_decoded)
 
 
 def decode_json(body: bytes, *, status: int | None = None) -> Any:
@@ -211,16 +223,6 @@ def decode_json(body: bytes, *, status: int | None = None) -> Any:
         raise ResponseDecodeError(
             f"the response body is not valid JSON ({exc})", status=status, body=body
         ) from None
-
-
-def cursor_of(conversation: Conversation) -> int | float | None:
-    """The `startAfterDate` value that asks for what follows `conversation`.
-
-    The first element of its `sort` value, or its `lastMessageDate` where `sort` is absent.
-    """
-    if conversation.sort:
-        return conversation.sort[0]
-    return conversation.last_message_date_ms
 
 
 def page_from_payload(
@@ -245,13 +247,13 @@ def page_from_payload(
             f"the response has total={total!r}, expected a count", status=status, body=body
         )
     try:
-        conversations = tuple([_structure_owned(item) for item in items])
+        conversations: tuple[Conversation, ...] = converter.structure(items, DecodedItems)
     except ResponseValidationError as exc:
         raise ResponseValidationError(str(exc), status=status) from None
     return ConversationPage(
         conversations=conversations,
         total=None if total is None else int(total),
-        next_cursor=cursor_of(conversations[-1]) if conversations else None,
+        next_cursor=sort_value(conversations[-1]) if conversations else None,
         rate_limit=rate_limit,
         request_id=request_id,
     )

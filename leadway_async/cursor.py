@@ -17,11 +17,26 @@ from typing import Any
 import orjson
 from attrs import evolve, frozen
 
-from .errors import PaginationError
+from .errors import PaginationError, ParameterError
 from .models import Conversation, ConversationPage
-from .params import MAX_LIMIT
 
-__all__ = ["PageOutcome", "WalkState", "filters_fingerprint", "read_page"]
+__all__ = [
+    "DEFAULT_ORDER",
+    "MAX_LIMIT",
+    "PageOutcome",
+    "WalkState",
+    "filters_fingerprint",
+    "read_page",
+    "sort_value",
+    "walk_order",
+    "wire_number",
+]
+
+MAX_LIMIT = 100
+"""The API's widest page."""
+
+DEFAULT_ORDER = "desc"
+"""The order the API walks in when no `sort` is sent: newest first."""
 
 _TOKEN_PREFIX = "lw1."
 # Parameters that do not change which conversations a walk yields, or in what order.
@@ -34,15 +49,28 @@ def filters_fingerprint(query: Mapping[str, str]) -> str:
     return hashlib.sha256(orjson.dumps(canonical)).hexdigest()[:16]
 
 
+def walk_order(query: Mapping[str, str]) -> str:
+    """The order a wire query walks in: its `sort`, else the API's default."""
+    return query.get("sort", DEFAULT_ORDER)
+
+
+def sort_value(conversation: Conversation) -> Any:
+    """The value a conversation sorts by: its `sort[0]`, else its `lastMessageDate`."""
+    if conversation.sort:
+        return conversation.sort[0]
+    return conversation.last_message_date_ms
+
+
+def wire_number(value: int | float) -> str:
+    """A number as the query string carries it: integers plainly, floats exactly."""
+    return str(value) if isinstance(value, int) else repr(value)
+
+
 def _just_before(value: int | float, order: str) -> int | float:
     """The cursor that makes the API return `value` itself again."""
     if isinstance(value, int):
         return value - 1 if order == "asc" else value + 1
     return math.nextafter(value, -math.inf if order == "asc" else math.inf)
-
-
-def _wire_number(value: int | float) -> str:
-    return str(value) if isinstance(value, int) else repr(value)
 
 
 @frozen
@@ -69,7 +97,7 @@ class WalkState:
             )
         query = dict(base)
         if self.boundary is not None:
-            query["startAfterDate"] = _wire_number(_just_before(self.boundary, self.order))
+            query["startAfterDate"] = wire_number(_just_before(self.boundary, self.order))
         query["limit"] = str(min(MAX_LIMIT, page_size + len(self.boundary_ids)))
         return query
 
@@ -82,7 +110,7 @@ class WalkState:
         """
         if not conversations:
             return self, []
-        values = [c.sort[0] if c.sort else c.last_message_date_ms for c in conversations]
+        values = [sort_value(c) for c in conversations]
         _check_order(values, conversations, self.order, self.boundary)
         boundary, seen = self.boundary, self.boundary_ids
         fresh = list(conversations)
@@ -122,7 +150,7 @@ class WalkState:
         """The position a token records; `ValueError` if it is not one or belongs elsewhere."""
         payload = _decode_token(token)
         if payload["f"] != fingerprint or payload["o"] != order:
-            raise ValueError(
+            raise ParameterError(
                 "resume_token belongs to a walk with other filters; resume with the same "
                 "filters (and location) as the walk that produced it"
             )
@@ -160,7 +188,7 @@ def _check_order(
 
 
 def _decode_token(token: Any) -> dict[str, Any]:
-    invalid = ValueError("resume_token is not a resume token from this SDK")
+    invalid = ParameterError("resume_token is not a resume token from this SDK")
     if not isinstance(token, str) or not token.startswith(_TOKEN_PREFIX):
         raise invalid
     body = token[len(_TOKEN_PREFIX) :]

@@ -22,6 +22,13 @@ class LeadwayError(Exception):
     """The base of every error the SDK raises."""
 
 
+class ParameterError(LeadwayError, ValueError):
+    """A value given to the SDK was refused before anything was sent; the message names it.
+
+    A `ValueError`, so `except ValueError` keeps working.
+    """
+
+
 class ClientClosedError(LeadwayError, RuntimeError):
     """A request was made through a client that has been closed."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
@@ -28,6 +29,17 @@ def datetime_to_ms(moment: datetime) -> int:
     return (moment - EPOCH) // _ONE_MS
 
 
+# How a field's wire value is read: the kinds the structuring code knows.
+TEXT, COUNT, FLAG, MS, TEXTS, NUMBERS, ENUM, ANY = (
+    "text", "count", "flag", "ms", "texts", "numbers", "enum", "any"
+)  # fmt: skip
+
+
+def wire_field(name: str, kind: str, enum: type[Enum] | None = None, *, hash: bool = True) -> Any:
+    """A `Conversation` attribute: its wire name, its kind and (for ENUM) its enum."""
+    return field(default=None, hash=hash, metadata={"wire": name, "kind": kind, "enum": enum})
+
+
 # weakref_slot=False keeps the slot layout identical to the fast builder in _convert.py.
 @frozen(weakref_slot=False)
 class Conversation:
@@ -40,32 +52,36 @@ class Conversation:
     this version does not model are kept in `extra`, under their wire names.
     """
 
-    id: str
-    contact_id: str | None = None
-    location_id: str | None = None
-    last_message_body: str | None = None
-    last_message_type: MessageType | str | None = None
-    type: ConversationType | str | None = None
-    unread_count: int | None = None
-    full_name: str | None = None
-    contact_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    date_added_ms: int | None = None
-    date_updated_ms: int | None = None
-    last_message_date_ms: int | None = None
-    last_manual_message_date_ms: int | None = None
-    last_message_direction: MessageDirection | str | None = None
-    last_outbound_message_action: MessageAction | str | None = None
-    assigned_to: str | None = None
-    followers: tuple[str, ...] | None = None
-    tags: tuple[str, ...] | None = None
-    company_name: str | None = None
-    starred: bool | None = None
-    inbox: bool | None = None
-    scoring: Any = field(default=None, hash=False)
-    attributed: bool | None = None
-    sort: tuple[int | float, ...] | None = None
+    id: str = field(metadata={"wire": "id", "kind": TEXT, "enum": None})
+    contact_id: str | None = wire_field("contactId", TEXT)
+    location_id: str | None = wire_field("locationId", TEXT)
+    last_message_body: str | None = wire_field("lastMessageBody", TEXT)
+    last_message_type: MessageType | str | None = wire_field("lastMessageType", ENUM, MessageType)
+    type: ConversationType | str | None = wire_field("type", ENUM, ConversationType)
+    unread_count: int | None = wire_field("unreadCount", COUNT)
+    full_name: str | None = wire_field("fullName", TEXT)
+    contact_name: str | None = wire_field("contactName", TEXT)
+    email: str | None = wire_field("email", TEXT)
+    phone: str | None = wire_field("phone", TEXT)
+    date_added_ms: int | None = wire_field("dateAdded", MS)
+    date_updated_ms: int | None = wire_field("dateUpdated", MS)
+    last_message_date_ms: int | None = wire_field("lastMessageDate", MS)
+    last_manual_message_date_ms: int | None = wire_field("lastManualMessageDate", MS)
+    last_message_direction: MessageDirection | str | None = wire_field(
+        "lastMessageDirection", ENUM, MessageDirection
+    )
+    last_outbound_message_action: MessageAction | str | None = wire_field(
+        "lastOutboundMessageAction", ENUM, MessageAction
+    )
+    assigned_to: str | None = wire_field("assignedTo", TEXT)
+    followers: tuple[str, ...] | None = wire_field("followers", TEXTS)
+    tags: tuple[str, ...] | None = wire_field("tags", TEXTS)
+    company_name: str | None = wire_field("companyName", TEXT)
+    starred: bool | None = wire_field("starred", FLAG)
+    inbox: bool | None = wire_field("inbox", FLAG)
+    scoring: Any = wire_field("scoring", ANY, hash=False)
+    attributed: bool | None = wire_field("attributed", FLAG)
+    sort: tuple[int | float, ...] | None = wire_field("sort", NUMBERS)
     extra: Mapping[str, Any] = field(default=EMPTY_EXTRA, hash=False)
 
     @property

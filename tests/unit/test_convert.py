@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import linecache
 import math
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -15,6 +16,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from leadway_async._convert import (
+    WIRE_FIELDS,
+    DecodedItems,
     conversation_to_wire,
     converter,
     page_from_payload,
@@ -571,3 +574,53 @@ def test_pages_are_frozen() -> None:
     result = page({"conversations": [{"id": "a"}], "total": 1})
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         result.total = 2  # type: ignore[misc]
+
+
+def test_the_wire_format_is_described_once_on_the_model_and_read_from_there() -> None:
+    described = {
+        a.metadata["wire"]: a.name for a in attrs.fields(Conversation) if "wire" in a.metadata
+    }
+    assert described == KNOWN  # the contract's table, field for field
+    assert [f.attribute for f in WIRE_FIELDS] == [
+        a.name for a in attrs.fields(Conversation) if a.name not in ("id", "extra")
+    ]
+
+
+def test_a_new_field_described_on_the_model_is_structured_and_unstructured() -> None:
+    spec = next(f for f in WIRE_FIELDS if f.wire == "companyName")
+    item = {"id": "c1", spec.wire: "Acme"}
+    conversation = structure_conversation(item)
+    assert getattr(conversation, spec.attribute) == "Acme"
+    assert converter.unstructure(conversation) == item
+
+
+def test_tracebacks_show_the_lines_of_the_generated_structuring_code() -> None:
+    with pytest.raises(ResponseValidationError) as caught:
+        structure_conversation({"id": "c1", "dateAdded": "not a date"})
+    generated = [
+        entry for entry in caught.traceback if "generated structure_owned" in str(entry.path)
+    ]
+    assert generated, "the generated hook is not in the traceback"
+    line = linecache.getline(str(generated[0].path), generated[0].lineno + 1)
+    assert "_coerce_ms(ident, 'dateAdded'" in line
+
+
+def test_pages_are_structured_through_the_package_converter() -> None:
+    seen: list[int] = []
+    hook = converter.get_structure_hook(DecodedItems)
+
+    def counting(items: list[Any], cls: Any) -> tuple[Conversation, ...]:
+        seen.append(len(items))
+        return hook(items, cls)  # type: ignore[no-any-return]
+
+    converter.register_structure_hook(DecodedItems, counting)
+    try:
+        page = page_from_payload(
+            {"conversations": [{"id": "a"}, {"id": "b"}], "total": 2},
+            rate_limit=RateLimit(),
+            request_id=None,
+        )
+    finally:
+        converter.register_structure_hook(DecodedItems, hook)
+    assert seen == [2]
+    assert [c.id for c in page] == ["a", "b"]

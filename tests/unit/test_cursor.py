@@ -13,22 +13,9 @@ from leadway_async import Conversation, ConversationPage, PaginationError, RateL
 from leadway_async.cursor import WalkState, filters_fingerprint, read_page
 from leadway_async.params import MAX_LIMIT
 
+from .server_model import conversation, serve
+
 BASE = {"locationId": "L", "sort": "asc"}
-
-
-def conversation(ident: str, value: int | float) -> Conversation:
-    return Conversation(id=ident, sort=(value,), last_message_date_ms=int(value))
-
-
-def serve(data: list[Conversation], query: dict[str, str]) -> ConversationPage:
-    """What the API does: order by value (ties by id), strictly after the cursor, limit."""
-    ascending = query.get("sort", "desc") == "asc"
-    ordered = sorted(data, key=lambda c: (c.sort[0] if ascending else -c.sort[0], c.id))  # type: ignore[index]
-    if "startAfterDate" in query:
-        cursor = float(query["startAfterDate"])
-        ordered = [c for c in ordered if (c.sort[0] > cursor if ascending else c.sort[0] < cursor)]  # type: ignore[index]
-    limit = int(query.get("limit", 20))
-    return ConversationPage(tuple(ordered[:limit]), len(data), None, RateLimit())
 
 
 def server_order(data: list[Conversation], order: str) -> list[str]:

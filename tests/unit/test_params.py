@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadway_async import ParameterError
 from leadway_async.enums import (
     ConversationStatus,
     MessageAction,
@@ -22,7 +23,7 @@ from leadway_async.enums import (
     SortBy,
     SortOrder,
 )
-from leadway_async.params import SearchFilters, build_search_query
+from leadway_async.params import BY_KEYWORD, PARAMETERS, SearchFilters, build_search_query
 
 SPEC = Path(__file__).resolve().parents[1] / "contract/reference/apps/conversations.json"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -528,3 +529,54 @@ def test_one_invalid_value_among_valid_ones_is_still_named(
     with pytest.raises((TypeError, ValueError)) as info:
         build(**{**filters, name: value})
     assert name in str(info.value)
+
+
+def test_each_parameter_is_one_row_that_the_typed_filters_and_the_query_follow() -> None:
+    assert [row.keyword for row in PARAMETERS] == list(SearchFilters.__annotations__)
+    assert {row.keyword: row.wire for row in PARAMETERS} == WIRE
+    for row in PARAMETERS:
+        assert build(**{row.keyword: SAMPLE[row.keyword]})[row.wire]
+        assert row.option == "--" + row.keyword.replace("_", "-")
+        if row.keyword in ENUMS:
+            assert row.choices == tuple(str(m.value) for m in ENUMS[row.keyword])
+        else:
+            assert row.choices is None
+
+
+@pytest.mark.parametrize(
+    ("keyword", "text", "value"),
+    [
+        ("assigned_to", " u1, ,u2 ", ["u1", "u2"]),
+        ("start_after_date", "1700000000000", 1_700_000_000_000),
+        ("score_profile_min", "2.5", 2.5),
+        ("start_date", "2025-01-02", datetime(2025, 1, 2, tzinfo=timezone.utc)),
+        (
+            "end_date",
+            "2025-01-02T03:04:05+02:00",
+            datetime(2025, 1, 2, 1, 4, 5, tzinfo=timezone.utc),
+        ),
+        ("limit", "7", 7),
+        ("query", "anything at all", "anything at all"),
+    ],
+)
+def test_rows_read_their_command_line_text(keyword: str, text: str, value: object) -> None:
+    assert BY_KEYWORD[keyword].read(text) == value
+
+
+@pytest.mark.parametrize(
+    ("keyword", "text", "message"),
+    [
+        ("start_after_date", "soon", "not a number"),
+        ("start_date", "yesterday", "not an ISO 8601"),
+        ("limit", "ten", "not a whole number"),
+    ],
+)
+def test_rows_say_plainly_what_text_they_cannot_read(keyword: str, text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        BY_KEYWORD[keyword].read(text)
+
+
+def test_refused_values_are_parameter_errors_and_still_value_errors() -> None:
+    with pytest.raises(ParameterError, match="limit") as caught:
+        build(limit=101)
+    assert isinstance(caught.value, ValueError)
