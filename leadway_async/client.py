@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -12,7 +11,7 @@ import aiohttp
 
 from ._closeable import AsyncCloseable
 from ._responses import page_from_response
-from .errors import APITimeoutError, ClientClosedError
+from .errors import ClientClosedError, ParameterError
 from .middleware.chain import Handler, Middleware, Request, compose
 from .middleware.logging import LoggingMiddleware
 from .middleware.retry import RetryMiddleware, RetryPolicy
@@ -76,19 +75,17 @@ class LeadwayClient(AsyncCloseable):
         self.location_id = location_id or env.get("LEADWAY_LOCATION_ID") or None
         self.base_url = _check_base_url(base_url or env.get("LEADWAY_BASE_URL") or DEFAULT_BASE_URL)
         if not isinstance(api_version, str) or not api_version.strip():
-            raise ValueError(f"api_version must be a non-empty string, got {api_version!r}")
+            raise ParameterError(f"api_version must be a non-empty string, got {api_version!r}")
         self.api_version = api_version
         self.timeout = _seconds("timeout", timeout)
         self.deadline = None if deadline is None else _seconds("deadline", deadline)
-        self._given_session = session
-        self._own_session: aiohttp.ClientSession | None = None
         self._closed = False
-        transport = AiohttpTransport(
+        self._transport = AiohttpTransport(
             base_url=self.base_url,
             api_version=api_version,
-            token=self._token,
-            session=self._session,
+            credential=self._credential,
             timeout=self.timeout,
+            session=session,
         )
         chain = list(middlewares)
         if default_middlewares:
@@ -97,7 +94,7 @@ class LeadwayClient(AsyncCloseable):
             if throttle is not False:
                 chain.append(Throttle() if throttle is True else throttle)
             chain.append(LoggingMiddleware())
-        self._handler: Handler = compose(transport, chain)
+        self._handler: Handler = compose(self._transport, chain)
 
     def __repr__(self) -> str:
         return (
@@ -117,9 +114,7 @@ class LeadwayClient(AsyncCloseable):
     async def aclose(self) -> None:
         """Close the client and the session it opened; calling it again does nothing."""
         self._closed = True
-        session, self._own_session = self._own_session, None
-        if session is not None:
-            await session.close()
+        await self._transport.aclose()
 
     async def search(self, **filters: Unpack[SearchFilters]) -> ConversationPage:
         """One page of conversations matching `filters` (see `SearchFilters`).
@@ -162,37 +157,22 @@ class LeadwayClient(AsyncCloseable):
         self._check_open()
         ends = None if self.deadline is None else time.monotonic() + self.deadline
         request = Request("GET", SEARCH_PATH, tuple(query.items()), deadline=ends)
-        if self.deadline is None:
-            return page_from_response(await self._handler(request))
-        try:
-            response = await asyncio.wait_for(self._handler(request), self.deadline)
-        except asyncio.TimeoutError:
-            raise APITimeoutError(
-                f"GET {SEARCH_PATH}: the call's deadline of {self.deadline} s passed"
-            ) from None
-        return page_from_response(response)
+        return page_from_response(await self._handler(request))
+
+    async def _credential(self, _: Request) -> str:
+        self._check_open()
+        return await self._token()
 
     def _check_open(self) -> None:
         if self._closed:
             raise ClientClosedError("this LeadwayClient is closed; create a new one")
 
-    def _session(self) -> aiohttp.ClientSession:
-        self._check_open()
-        if self._given_session is not None:
-            return self._given_session
-        if self._own_session is None:
-            self._own_session = aiohttp.ClientSession()
-            # aiohttp silently sends an idempotent request again when a kept-alive
-            # connection closes before answering; the retry middleware counts attempts,
-            # so that hidden second try is turned off (a private switch, checked for).
-            if hasattr(self._own_session, "_retry_connection"):
-                self._own_session._retry_connection = False
-        return self._own_session
-
 
 def _token_provider(token: str | TokenProvider | None) -> TokenProvider:
     if token is None:
-        raise ValueError("a token is required: pass LeadwayClient(token=...) or set LEADWAY_TOKEN")
+        raise ParameterError(
+            "a token is required: pass LeadwayClient(token=...) or set LEADWAY_TOKEN"
+        )
     if isinstance(token, str):
         checked = _check_token(token)
 
@@ -216,17 +196,17 @@ def _check_token(token: object) -> str:
     if not isinstance(token, str):
         raise TypeError(f"the token must be a string, not {type(token).__name__}")
     if not token or any(char.isspace() or not char.isprintable() for char in token):
-        raise ValueError("the token is empty or contains whitespace or control characters")
+        raise ParameterError("the token is empty or contains whitespace or control characters")
     return token
 
 
 def _seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        raise ParameterError(f"{name} must be a positive number of seconds, got {value!r}")
     return float(value)
 
 
 def _check_base_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"base_url must start with http:// or https://, got {url!r}")
+        raise ParameterError(f"base_url must start with http:// or https://, got {url!r}")
     return url

@@ -5,27 +5,39 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
+from multidict import CIMultiDictProxy
 
 from ._convert import decode_json
+from ._time import deadline_passed, time_left
 from ._version import __version__
 from .errors import APIConnectionError, APITimeoutError, ResponseDecodeError
 from .middleware.chain import Request, Response
 from .models import RateLimit
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["REDACTED", "AiohttpTransport"]
 
 USER_AGENT = f"leadway-async/{__version__}"
+REDACTED = "[redacted]"
+
+Credential = Callable[[Request], Awaitable[str]]
+"""Gives the bearer token for a request, at the moment it is sent."""
 
 
 class AiohttpTransport:
-    """Sends a `Request` over an aiohttp session and reads the whole answer.
+    """Sends a `Request` over aiohttp and reads the whole answer.
+
+    It owns its aiohttp session: created on first use inside the running loop, with
+    aiohttp's hidden resend turned off, and closed by `aclose()`. A `session` given by
+    the caller is used as it is and never closed here.
 
     Credentials are added here, at the last moment, so no value travelling through the
-    chain (and so nothing a middleware logs) carries the token. Connection failures and
-    timeouts become `APIConnectionError` / `APITimeoutError`; a success body that is not
-    JSON (a truncated one, say) becomes `ResponseDecodeError`.
+    chain (and so nothing a middleware logs) carries the token; no frame of this module
+    keeps it once an error passes, and a server that echoes it back has it redacted.
+    Connection failures and timeouts become `APIConnectionError` / `APITimeoutError`; a
+    success body that is not JSON (a truncated one, say) becomes `ResponseDecodeError`.
     """
 
     def __init__(
@@ -33,68 +45,120 @@ class AiohttpTransport:
         *,
         base_url: str,
         api_version: str,
-        token: Callable[[], Awaitable[str]],
-        session: Callable[[], aiohttp.ClientSession],
+        credential: Credential,
         timeout: float,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._api_version = api_version
-        self._token = token
-        self._session = session
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._credential = credential
+        self._timeout = timeout
+        self._given_session = session
+        self._own_session: aiohttp.ClientSession | None = None
+        self._clock = clock
 
-    def _timeout_for(self, request: Request) -> aiohttp.ClientTimeout:
-        """This attempt's limit: its own or the default, cut to what the deadline leaves."""
-        seconds = self._timeout.total if request.timeout is None else request.timeout
-        if request.deadline is not None:
-            left = max(0.001, request.deadline - time.monotonic())
-            seconds = left if seconds is None else min(seconds, left)
-        if seconds == self._timeout.total:
+    async def aclose(self) -> None:
+        """Close the session this transport opened; calling it again does nothing."""
+        session, self._own_session = self._own_session, None
+        if session is not None:
+            await session.close()
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._given_session is not None:
+            return self._given_session
+        if self._own_session is None or self._own_session.closed:
+            session = aiohttp.ClientSession()
+            # aiohttp silently sends an idempotent request again when a kept-alive
+            # connection closes before answering; the retry middleware counts attempts,
+            # so that hidden second try is turned off (a private switch, checked for).
+            if hasattr(session, "_retry_connection"):
+                session._retry_connection = False
+            self._own_session = session
+        return self._own_session
+
+    def _seconds_for(self, request: Request) -> float:
+        """This attempt's time limit: the timeout, cut to what the deadline leaves."""
+        left = time_left(request.deadline, self._clock())
+        if left is None:
             return self._timeout
-        return aiohttp.ClientTimeout(total=seconds)
+        if left <= 0:
+            raise deadline_passed(request.method, request.path, "the request could be sent")
+        return min(self._timeout, left)
 
     async def __call__(self, request: Request) -> Response:
         """Send `request` and return its complete `Response`."""
-        headers = {
-            "Authorization": f"Bearer {await self._token()}",
-            "Version": self._api_version,
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
-        timeout = self._timeout_for(request)
+        seconds = self._seconds_for(request)
         where = f"{request.method} {request.path}"
-        started = time.monotonic()
+        started = self._clock()
         try:
+            status, headers, body = await self._exchange(request, seconds)
+        except asyncio.TimeoutError:
+            error: APIConnectionError = APITimeoutError(
+                f"{where}: no complete answer within {seconds:g} s"
+            )
+        except aiohttp.ClientPayloadError as exc:
+            error = APIConnectionError(f"{where}: the response body was cut short ({exc})")
+        except aiohttp.ClientError as exc:
+            error = APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")
+        else:
+            return _response(request, status, headers, body, self._clock() - started)
+        # Raised outside the handlers: aiohttp's error, and the frames holding the
+        # request's headers that its traceback keeps, are not chained to ours.
+        raise error
+
+    async def _exchange(
+        self, request: Request, seconds: float
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
+        """One HTTP exchange: status, headers and the whole body, the token redacted."""
+        headers: dict[str, str] | None = None
+        token: str | None = None
+        try:
+            token = await self._credential(request)
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Version": self._api_version,
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            }
             async with self._session().request(
                 request.method,
                 self._base_url + request.path,
                 params=request.params,
                 headers=headers,
-                timeout=timeout,
+                timeout=aiohttp.ClientTimeout(total=seconds),
                 allow_redirects=False,
             ) as answer:
                 body = await answer.read()
-                status, answer_headers = answer.status, answer.headers
-        except asyncio.TimeoutError:
-            raise APITimeoutError(f"{where}: no complete answer within {timeout.total} s") from None
-        except aiohttp.ClientPayloadError as exc:
-            raise APIConnectionError(f"{where}: the response body was cut short ({exc})") from None
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"{where}: {type(exc).__name__}: {exc}") from None
-        elapsed = time.monotonic() - started
-        if 200 <= status < 300:
+                if token.encode() in body:
+                    body = body.replace(token.encode(), REDACTED.encode())
+                return answer.status, answer.headers, body
+        finally:
+            # An error reporter that records the locals of every frame must not find it.
+            token = headers = None
+
+
+def _response(
+    request: Request,
+    status: int,
+    headers: CIMultiDictProxy[str],
+    body: bytes,
+    elapsed: float,
+) -> Response:
+    data: Any
+    if 200 <= status < 300:
+        data = decode_json(body, status=status)
+    else:
+        try:
             data = decode_json(body, status=status)
-        else:
-            try:
-                data = decode_json(body, status=status)
-            except ResponseDecodeError:
-                data = None
-        return Response(
-            request=request,
-            status=status,
-            headers=answer_headers,
-            body=body,
-            data=data,
-            rate_limit=RateLimit.from_headers(answer_headers),
-            elapsed=elapsed,
-        )
+        except ResponseDecodeError:
+            data = None
+    return Response(
+        request=request,
+        status=status,
+        headers=headers,
+        body=body,
+        data=data,
+        rate_limit=RateLimit.from_headers(headers),
+        elapsed=elapsed,
+    )

@@ -16,7 +16,6 @@ __all__ = ["Handler", "Middleware", "Request", "Response", "compose"]
 class Request:
     """One API call as it travels down the chain; it carries no credentials.
 
-    `timeout` is the limit for one attempt in seconds (None: the client's default);
     `deadline` is when the whole call must be over, on the `time.monotonic()` clock
     (None: no deadline); `attempt` counts from 1 and is set by the retry middleware.
     """
@@ -24,7 +23,6 @@ class Request:
     method: str
     path: str
     params: tuple[tuple[str, str], ...] = ()
-    timeout: float | None = None
     deadline: float | None = None
     attempt: int = 1
 

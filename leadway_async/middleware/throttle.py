@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .._time import deadline_passed, time_left
 from ..errors import RateLimitError
 from .chain import Handler, Request, Response
 
@@ -128,7 +129,7 @@ class Throttle:
                     )
                 if not location.learned:
                     if location.probe is not None:
-                        await asyncio.shield(location.probe)
+                        await self._until(location.probe, request)
                         continue
                     location.probe = asyncio.get_running_loop().create_future()
                     location.log.record(now)
@@ -137,7 +138,18 @@ class Throttle:
                 if wait <= 0:
                     location.log.record(now)
                     return False
+                left = time_left(request.deadline, now)
+                if left is not None and wait >= left:
+                    raise deadline_passed(request.method, request.path, "the rate limit allows it")
                 await self._sleep(wait)
+
+    async def _until(self, probe: asyncio.Future[None], request: Request) -> None:
+        """Wait for the window-learning request to answer, within the call's deadline."""
+        left = time_left(request.deadline, self._clock())
+        try:
+            await asyncio.wait_for(asyncio.shield(probe), left)
+        except asyncio.TimeoutError:
+            raise deadline_passed(request.method, request.path, "the rate limit is known") from None
 
     def _learn(self, location: _Location, response: Response) -> None:
         budget = response.rate_limit

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 
 import aiohttp
 import pytest
 
 from leadway_async import (
     APIConnectionError,
+    APITimeoutError,
     AuthenticationError,
     ClientClosedError,
     LeadwayClient,
     LeadwayError,
 )
+from leadway_async.middleware import Request
 from leadway_async.testing import LeadwayEmulator
+from leadway_async.transport import AiohttpTransport
 
 
 def test_client_can_be_made_outside_an_event_loop() -> None:
@@ -31,9 +35,9 @@ async def test_async_with_opens_one_session_reuses_it_and_closes_it(
         emulator.token, location_id=emulator.location_id, base_url=emulator.url
     ) as client:
         await client.search(limit=1)
-        first = client._session()
+        first = client._transport._session()
         await client.search(limit=1)
-        assert client._session() is first
+        assert client._transport._session() is first
     assert first.closed
     assert client.closed
 
@@ -164,3 +168,32 @@ def test_no_unclosed_session_warning_when_a_used_client_is_closed() -> None:
 
     asyncio.run(use_and_close())
     gc.collect()  # an unclosed aiohttp session would warn here, and warnings are errors
+
+
+async def test_the_transport_sends_nothing_once_the_deadline_has_passed(
+    emulator: LeadwayEmulator,
+) -> None:
+    transport = AiohttpTransport(
+        base_url=emulator.url,
+        api_version="2021-07-28",
+        credential=lambda _: _static(emulator.token),
+        timeout=5,
+    )
+    try:
+        past = Request("GET", "/conversations/search", (("locationId", "L"),), deadline=1.0)
+        with pytest.raises(APITimeoutError, match="deadline passes before the request"):
+            await transport(past)
+        assert emulator.requests == []
+        soon = time.monotonic() + 0.2
+        emulator.inject("latency:1000")
+        where = (("locationId", emulator.location_id),)
+        request = Request("GET", "/conversations/search", where, deadline=soon)
+        with pytest.raises(APITimeoutError, match=r"within 0\.\d+ s"):
+            await transport(request)  # the attempt's limit is what the deadline leaves
+        assert time.monotonic() - soon < 0.5
+    finally:
+        await transport.aclose()
+
+
+async def _static(token: str) -> str:
+    return token

@@ -189,7 +189,6 @@ def test_request_defaults() -> None:
     request = Request("GET", "/conversations/search")
     assert request.attempt == 1
     assert request.params == ()
-    assert request.timeout is None
     assert request.query == {}
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
+from attrs import evolve
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,7 +20,6 @@ from leadway_async.middleware import (
     is_testing,
     set_testing,
 )
-from leadway_async.middleware.retry import backoff_wait
 
 from .middleware_helpers import REQUEST, FakeClock, ScriptedHandler, response
 
@@ -27,8 +27,18 @@ from .middleware_helpers import REQUEST, FakeClock, ScriptedHandler, response
 def middleware(
     policy: RetryPolicy | None = None, seed: int = 0
 ) -> tuple[RetryMiddleware, FakeClock]:
+    """A retry middleware on a fake clock; its jitter draws from a seeded generator."""
     clock = FakeClock()
-    return RetryMiddleware(policy, sleep=clock.sleep, clock=clock, rng=random.Random(seed)), clock
+    rng = random.Random(seed)
+    policy = evolve(policy or RetryPolicy(), jitter=lambda cap: rng.uniform(0, cap))
+    return RetryMiddleware(policy, sleep=clock.sleep, clock=clock), clock
+
+
+def exact(policy: RetryPolicy | None = None) -> tuple[RetryMiddleware, FakeClock]:
+    """A retry middleware whose jitter takes the whole cap, so every wait is pinned."""
+    clock = FakeClock()
+    policy = evolve(policy or RetryPolicy(), jitter=lambda cap: cap)
+    return RetryMiddleware(policy, sleep=clock.sleep, clock=clock), clock
 
 
 @pytest.mark.parametrize(
@@ -91,16 +101,36 @@ async def test_max_retries_zero_turns_retrying_off() -> None:
     assert clock.sleeps == []
 
 
-def test_max_retries_must_be_a_count() -> None:
-    with pytest.raises(ValueError, match="max_retries"):
-        RetryPolicy(max_retries=-1)
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [
+        ("max_retries", -1),
+        ("max_retries", 1.5),
+        ("max_retries", True),
+        ("base_delay", -0.1),
+        ("max_delay", float("nan")),
+        ("max_retry_wait", "60"),
+    ],
+)
+def test_policy_values_are_checked(keyword: str, value: object) -> None:
+    with pytest.raises(ValueError, match=keyword):
+        RetryPolicy(**{keyword: value})  # type: ignore[arg-type]
 
 
-@given(seed=st.integers(min_value=0, max_value=2**32), retry=st.integers(min_value=1, max_value=12))
-def test_backoff_is_full_jitter_under_a_doubling_cap(seed: int, retry: int) -> None:
-    policy = RetryPolicy()
-    wait = backoff_wait(policy, retry, random.Random(seed))
-    assert 0 <= wait <= min(policy.max_delay, policy.base_delay * 2 ** (retry - 1))
+async def test_backoff_caps_double_from_the_base_delay_up_to_the_max_delay() -> None:
+    retry, clock = exact(RetryPolicy(base_delay=0.5, max_delay=8.0, max_retries=7))
+    await retry(REQUEST, ScriptedHandler([503] * 8))
+    assert clock.sleeps == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+
+
+async def test_the_default_jitter_is_full_jitter_below_each_cap() -> None:
+    clock = FakeClock()
+    retry = RetryMiddleware(RetryPolicy(max_retries=3), sleep=clock.sleep, clock=clock)
+    random.seed(3)
+    await retry(REQUEST, ScriptedHandler([500] * 4))
+    random.seed(3)
+    expected = [random.uniform(0, cap) for cap in (0.5, 1.0, 2.0)]
+    assert clock.sleeps == expected
 
 
 async def test_waits_grow_with_the_policy() -> None:
@@ -117,6 +147,24 @@ async def test_a_429_waits_what_retry_after_asks_never_less(asked: int, seed: in
     await retry(REQUEST, ScriptedHandler([response(429, Retry_After=asked), 200]))
     (wait,) = clock.sleeps
     assert asked <= wait <= asked + 1
+
+
+@pytest.mark.parametrize(
+    ("asked", "longest"),
+    [(0, 0.05), (2, 2.25), (9.5, 10.5), (30, 31.0), (60, 61.0)],
+)
+async def test_a_429_adds_at_most_a_tenth_of_the_asked_wait_and_never_over_a_second(
+    asked: float, longest: float
+) -> None:
+    retry, clock = exact()
+    await retry(REQUEST, ScriptedHandler([response(429, Retry_After=asked), 200]))
+    assert clock.sleeps == [pytest.approx(longest)]
+
+
+async def test_retry_after_in_milliseconds_is_read_as_milliseconds() -> None:
+    retry, clock = exact()
+    await retry(REQUEST, ScriptedHandler([response(429, Retry_After_Ms=1500), 200]))
+    assert clock.sleeps == [pytest.approx(1.5 + 0.2)]
 
 
 async def test_retry_after_as_an_http_date_is_honoured() -> None:
@@ -138,6 +186,19 @@ async def test_without_retry_after_a_429_waits_for_the_rate_limit_window() -> No
     assert 10 <= wait <= 11
 
 
+async def test_the_window_is_read_from_milliseconds_to_seconds() -> None:
+    retry, clock = exact()
+    answer = response(429, X_RateLimit_Interval_Milliseconds=2_500)
+    await retry(REQUEST, ScriptedHandler([answer, 200]))
+    assert clock.sleeps == [pytest.approx(2.5 + 0.3)]
+
+
+async def test_a_429_without_any_wait_asked_backs_off_like_other_failures() -> None:
+    retry, clock = exact()
+    await retry(REQUEST, ScriptedHandler([429, 429, 200]))
+    assert clock.sleeps == [0.5, 1.0]
+
+
 async def test_too_long_a_retry_after_gives_up_at_once() -> None:
     retry, clock = middleware(RetryPolicy(max_retry_wait=60))
     handler = ScriptedHandler([response(429, Retry_After=61), 200])
@@ -156,13 +217,30 @@ async def test_a_used_up_daily_quota_gives_up_at_once() -> None:
 
 async def test_a_wait_past_the_deadline_ends_the_call_without_waiting() -> None:
     retry, clock = middleware()
-    request = REQUEST.__class__(
-        REQUEST.method, REQUEST.path, REQUEST.params, deadline=clock.now + 5
-    )
+    request = evolve(REQUEST, deadline=clock.now + 5)
     handler = ScriptedHandler([response(429, Retry_After=10), 200])
     assert (await retry(request, handler)).status == 429
     assert clock.sleeps == []
     assert len(handler.requests) == 1
+
+
+async def test_a_wait_that_ends_exactly_at_the_deadline_is_not_started() -> None:
+    retry, clock = exact()
+    request = evolve(REQUEST, deadline=clock.now + 1.0)
+    handler = ScriptedHandler([500, 500, 200])
+    assert (await retry(request, handler)).status == 500
+    assert clock.sleeps == [0.5]  # the second wait (1.0 s) would end past the deadline
+    assert len(handler.requests) == 2
+
+
+async def test_a_connection_error_is_raised_as_it_came_when_the_deadline_stops_retrying() -> None:
+    retry, clock = exact()
+    request = evolve(REQUEST, deadline=clock.now + 0.1)
+    error = APIConnectionError("refused")
+    with pytest.raises(APIConnectionError) as raised:
+        await retry(request, ScriptedHandler([error, 200]))
+    assert raised.value is error
+    assert clock.sleeps == []
 
 
 async def test_on_retry_hears_attempt_wait_and_reason() -> None:
@@ -196,3 +274,19 @@ async def test_testing_switch_turns_waits_to_zero() -> None:
         assert clock.sleeps == [0.0, 0.0]
     finally:
         set_testing(False)
+
+
+async def test_testing_switch_as_a_context_manager_restores_the_previous_mode() -> None:
+    assert not is_testing()
+    with set_testing(True):
+        assert is_testing()
+        with set_testing(False):
+            assert not is_testing()
+            retry, clock = exact()
+            await retry(REQUEST, ScriptedHandler([503, 200]))
+            assert clock.sleeps == [0.5]
+        assert is_testing()
+        retry, clock = exact()
+        await retry(REQUEST, ScriptedHandler([503, 200]))
+        assert clock.sleeps == [0.0]
+    assert not is_testing()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadway_async import APIConnectionError, RateLimitError
+from leadway_async import APIConnectionError, APITimeoutError, RateLimitError
 from leadway_async.middleware import Request, Response, Throttle
 from leadway_async.middleware.throttle import SendLog
 
@@ -178,3 +178,20 @@ async def test_each_location_has_its_own_budget() -> None:
     times = [t for t, _ in handler.sent]
     assert times[1] == times[0]  # L2's first request did not wait for L1's window
     assert times[2] - times[0] >= 1.0
+
+
+async def test_a_wait_past_the_calls_deadline_fails_at_once_instead_of_sleeping() -> None:
+    clock = FakeClock()
+    limiter = throttle(clock, margin_ratio=0, margin_min_s=0)
+    handler = RecordingHandler(clock, **WINDOW)
+    for _ in range(3):
+        await limiter(REQUEST, handler)
+    late = attrs.evolve(REQUEST, deadline=clock.now + 0.5)  # the window reopens in 1 s
+    with pytest.raises(APITimeoutError, match="deadline passes before the rate limit allows"):
+        await limiter(late, handler)
+    assert clock.sleeps == []
+    assert len(handler.sent) == 3
+    in_time = attrs.evolve(REQUEST, deadline=clock.now + 1.5)
+    await limiter(in_time, handler)
+    assert clock.sleeps == [pytest.approx(1.0)]
+    assert len(handler.sent) == 4
