@@ -1,24 +1,26 @@
-"""`ConversationPager`: every matching conversation exactly once, resumable, prefetched."""
+"""Walking a search: `PageSource` fetches the pages, `ConversationPager` hands them out.
+
+The source keeps up to `prefetch` pages in flight ahead of its reader and cancels them
+when closed; the pager hands out conversations, applies `max_items` and builds resume
+tokens. The cursor rule itself, pure, is in `cursor.py`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING
 
 from attrs import evolve, frozen
 
 from ._closeable import AsyncCloseable
-from .cursor import PageOutcome, WalkState, filters_fingerprint, read_page
-from .errors import PaginationError
+from .cursor import PageOutcome, WalkState, filters_fingerprint, read_page, walk_order
+from .errors import PaginationError, ParameterError
 from .models import Conversation, ConversationPage
 
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["ConversationPager"]
+__all__ = ["ConversationPager", "FetchedPage", "PageSource"]
 
 logger = logging.getLogger("leadway_async")
 
@@ -26,13 +28,121 @@ FetchPage = Callable[[dict[str, str]], Awaitable[ConversationPage]]
 
 
 @frozen
-class _Fetched:
-    """A page as fetched from `start`, with what it means for the walk."""
+class FetchedPage:
+    """A page of a walk: where the walk stood before it, the page, and what it means."""
 
     start: WalkState
     page: ConversationPage
     outcome: PageOutcome
-    count_after: int  # conversations this pager will have handed out after this page
+    fresh_so_far: int  # new conversations the source fetched up to and including this page
+
+
+class PageSource:
+    """The pages of one walk from `start`, in order, up to `prefetch` fetched ahead.
+
+    Each page's query follows from the one before, so fetching ahead is a chain of tasks,
+    each waiting for its predecessor's outcome. With `wanted`, no page is fetched once
+    that many new conversations have arrived. `aclose()` cancels what is in flight; a
+    reader waiting in `next()` meanwhile gets None, as at the end of the walk.
+    """
+
+    def __init__(
+        self,
+        fetch_page: FetchPage,
+        query: Mapping[str, str],
+        *,
+        page_size: int,
+        start: WalkState,
+        prefetch: int = 0,
+        wanted: int | None = None,
+    ) -> None:
+        self._fetch_page = fetch_page
+        self._query = dict(query)
+        self._page_size = page_size
+        self._start = start
+        self._prefetch = prefetch
+        self._wanted = wanted
+        self._pending: deque[asyncio.Task[FetchedPage | None]] = deque()
+        self._last: asyncio.Task[FetchedPage | None] | None = None
+        self._closed = False
+
+    async def next(self) -> FetchedPage | None:
+        """The next page of the walk; None once the walk is over or the source closed."""
+        if self._closed:
+            return None
+        if not self._pending:
+            self._schedule()
+        task = self._pending[0]  # stays pending while awaited, so aclose() can cancel it
+        try:
+            fetched = await task
+        except asyncio.CancelledError:
+            if self._closed and not _cancelling():
+                return None  # aclose() from another task stopped the walk
+            raise
+        finally:
+            if self._pending and self._pending[0] is task:
+                self._pending.popleft()
+        if fetched is not None and not self._closed:
+            while len(self._pending) < self._prefetch:
+                self._schedule()
+        return None if self._closed else fetched
+
+    async def aclose(self) -> None:
+        """Cancel every request in flight; calling it again does nothing."""
+        self._closed = True
+        pending, self._pending = list(self._pending), deque()
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    def _schedule(self) -> None:
+        task = asyncio.ensure_future(self._fetch_after(self._last))
+        self._pending.append(task)
+        self._last = task
+
+    async def _fetch_after(
+        self, previous: asyncio.Task[FetchedPage | None] | None
+    ) -> FetchedPage | None:
+        if previous is None:
+            state, fresh_so_far = self._start, 0
+        else:
+            before = await asyncio.shield(previous)
+            if before is None or before.outcome.is_last:
+                return None
+            if self._wanted is not None and before.fresh_so_far >= self._wanted:
+                return None
+            state, fresh_so_far = before.outcome.end_state, before.fresh_so_far
+        try:
+            page, outcome = await self._fetch_from(state)
+        except PaginationError as exc:
+            exc.resume_token = state.to_token()
+            raise
+        return FetchedPage(state, page, outcome, fresh_so_far + len(outcome.fresh))
+
+    async def _fetch_from(self, state: WalkState) -> tuple[ConversationPage, PageOutcome]:
+        query = state.next_query(self._query, self._page_size)
+        limit = int(query["limit"])
+        page = await self._fetch_page(query)
+        outcome = read_page(state, page, limit)
+        if outcome.suspect_end:
+            # An empty page while `total` says more match: ask once more before trusting it.
+            page = await self._fetch_page(query)
+            outcome = read_page(state, page, limit)
+            if outcome.suspect_end:
+                logger.warning(
+                    "walk ended on an empty page after %d of %s conversations",
+                    state.handed_out,
+                    page.total,
+                )
+        return page, outcome
+
+
+def _cancelling() -> bool:
+    """Whether the running task itself is being cancelled (known from Python 3.11 on)."""
+    task = asyncio.current_task()
+    if task is None or sys.version_info < (3, 11):
+        return False
+    return task.cancelling() > 0
 
 
 class ConversationPager(AsyncCloseable):
@@ -42,7 +152,8 @@ class ConversationPager(AsyncCloseable):
     values. `resume_token` always points just after the last conversation handed out;
     pass it to a new `paginate()` with the same filters to continue from there. While
     you work on one page the next `prefetch` pages are already being fetched. Use it as
-    `async with` (or call `aclose()`) to stop early and cancel what is in flight.
+    `async with` (or call `aclose()`, from any task) to stop early and cancel what is in
+    flight: nothing more is handed out once `aclose()` has returned.
     """
 
     def __init__(
@@ -58,31 +169,29 @@ class ConversationPager(AsyncCloseable):
         if max_items is not None and (
             isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
         ):
-            raise ValueError(f"max_items must be a positive integer or None, got {max_items!r}")
+            raise ParameterError(f"max_items must be a positive integer or None, got {max_items!r}")
         if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
-            raise ValueError(f"prefetch must be an integer >= 0, got {prefetch!r}")
-        self._fetch_page = fetch_page
-        self._query = dict(query)
-        self._page_size = page_size
-        self._max_items = max_items
-        self._prefetch = prefetch
-        fingerprint = filters_fingerprint(self._query)
-        order = self._query.get("sort", "desc")
-        self._start = (
+            raise ParameterError(f"prefetch must be an integer >= 0, got {prefetch!r}")
+        fingerprint = filters_fingerprint(query)
+        order = walk_order(query)
+        start = (
             WalkState(fingerprint, order)
             if resume_token is None
             else WalkState.from_token(resume_token, fingerprint=fingerprint, order=order)
         )
+        self._source = PageSource(
+            fetch_page, query, page_size=page_size, start=start, prefetch=prefetch, wanted=max_items
+        )
+        self._max_items = max_items
         # The page being handed out: where it started, its new conversations, how many
-        # of them the caller has had.
-        self._page_start = self._start
+        # of them the caller has had; and how many this pager handed out before it.
+        self._page_start = start
+        self._page: ConversationPage | None = None
         self._current: tuple[Conversation, ...] = ()
-        self._fetched_page: ConversationPage | None = None
         self._taken = 0
-        self._pending: deque[asyncio.Task[_Fetched | None]] = deque()
-        self._last_scheduled: asyncio.Task[_Fetched | None] | None = None
+        self._before_current = 0
         self._iterated = False
-        self._finished = False
+        self._closed = False
 
     @property
     def resume_token(self) -> str:
@@ -104,17 +213,16 @@ class ConversationPager(AsyncCloseable):
 
     async def aclose(self) -> None:
         """Stop the walk and cancel any request in flight; calling it again does nothing."""
-        self._finished = True
-        pending, self._pending = list(self._pending), deque()
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        self._closed = True
+        await self._source.aclose()
 
     async def _conversations(self) -> AsyncIterator[Conversation]:
         self._claim()
         try:
             while await self._advance():
                 for conversation in self._current:
+                    if self._closed:
+                        return
                     self._taken += 1
                     yield conversation
         finally:
@@ -124,9 +232,9 @@ class ConversationPager(AsyncCloseable):
         self._claim()
         try:
             while await self._advance():
-                self._taken = len(self._current)
-                assert self._fetched_page is not None
-                yield evolve(self._fetched_page, conversations=self._current)
+                if self._current and self._page is not None:
+                    self._taken = len(self._current)
+                    yield evolve(self._page, conversations=self._current)
         finally:
             await self.aclose()
 
@@ -140,63 +248,20 @@ class ConversationPager(AsyncCloseable):
 
     async def _advance(self) -> bool:
         """Move to the next page; False when the walk is over."""
-        if self._finished:
+        if self._closed:
             return False
-        if not self._pending:
-            self._schedule()
         try:
-            fetched = await self._pending.popleft()
+            fetched = await self._source.next()
         except PaginationError as exc:
             if exc.resume_token is None:
                 exc.resume_token = self.resume_token
             raise
-        if fetched is None:
-            self._finished = True
+        if fetched is None or self._closed:
             return False
-        self._page_start, self._taken = fetched.start, 0
+        self._before_current += self._taken
         fresh = fetched.outcome.fresh
         if self._max_items is not None:
-            fresh = fresh[: self._max_items - (fetched.count_after - len(fresh))]
-        self._current, self._fetched_page = fresh, fetched.page
-        while len(self._pending) < self._prefetch:
-            self._schedule()
+            fresh = fresh[: self._max_items - self._before_current]
+        self._page_start, self._current, self._taken = fetched.start, fresh, 0
+        self._page = fetched.page
         return bool(fresh) or not fetched.outcome.is_last
-
-    def _schedule(self) -> None:
-        task = asyncio.ensure_future(self._fetch_after(self._last_scheduled))
-        self._pending.append(task)
-        self._last_scheduled = task
-
-    async def _fetch_after(self, previous: asyncio.Task[_Fetched | None] | None) -> _Fetched | None:
-        if previous is None:
-            state, count = self._start, 0
-        else:
-            before = await asyncio.shield(previous)
-            if before is None or before.outcome.is_last:
-                return None
-            if self._max_items is not None and before.count_after >= self._max_items:
-                return None
-            state, count = before.outcome.end_state, before.count_after
-        try:
-            page, outcome = await self._fetch_from(state)
-        except PaginationError as exc:
-            exc.resume_token = state.to_token()
-            raise
-        return _Fetched(state, page, outcome, count + len(outcome.fresh))
-
-    async def _fetch_from(self, state: WalkState) -> tuple[ConversationPage, PageOutcome]:
-        query = state.next_query(self._query, self._page_size)
-        limit = int(query["limit"])
-        page = await self._fetch_page(query)
-        outcome = read_page(state, page, limit)
-        if outcome.suspect_end:
-            # An empty page while `total` says more match: ask once more before trusting it.
-            page = await self._fetch_page(query)
-            outcome = read_page(state, page, limit)
-            if outcome.suspect_end:
-                logger.warning(
-                    "walk ended on an empty page after %d of %s conversations",
-                    state.handed_out,
-                    page.total,
-                )
-        return page, outcome

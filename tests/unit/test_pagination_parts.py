@@ -1,0 +1,223 @@
+"""The two parts of a walk alone, against a model of the server: the page source (fetching
+ahead, cancelling) and the pager (handing out, `max_items`, resume tokens)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from attrs import evolve
+
+from leadway_async import Conversation, ConversationPage, ConversationPager
+from leadway_async.cursor import WalkState, filters_fingerprint
+from leadway_async.pagination import PageSource
+
+from .server_model import conversation, serve
+
+QUERY = {"locationId": "L", "sort": "asc"}
+
+
+class Server:
+    """The model server behind a fetch function that counts calls and can be held back."""
+
+    def __init__(self, count: int, *, report_total: bool = True) -> None:
+        self.data = [conversation(f"c{i:04d}", 1_000 + i) for i in range(count)]
+        self.report_total = report_total
+        self.queries: list[dict[str, str]] = []
+        self.answered = 0
+        self.cancelled = 0
+        self.gate: asyncio.Event | None = None  # when set up, each answer waits for it
+
+    async def fetch(self, query: dict[str, str]) -> ConversationPage:
+        self.queries.append(query)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        self.answered += 1
+        page = serve(self.data, query)
+        return page if self.report_total else evolve(page, total=None)
+
+    def ids(self) -> list[str]:
+        return [c.id for c in self.data]
+
+
+def source(server: Server, **options: object) -> PageSource:
+    start = WalkState(filters_fingerprint(QUERY), "asc")
+    return PageSource(server.fetch, QUERY, page_size=10, start=start, **options)  # type: ignore[arg-type]
+
+
+def pager(server: Server, **options: object) -> ConversationPager:
+    return ConversationPager(server.fetch, QUERY, page_size=10, **options)  # type: ignore[arg-type]
+
+
+async def test_a_source_gives_every_page_in_order_then_none() -> None:
+    server = Server(35)
+    pages = source(server)
+    seen: list[Conversation] = []
+    while (fetched := await pages.next()) is not None:
+        seen += fetched.outcome.fresh
+    assert [c.id for c in seen] == server.ids()
+    assert len(server.queries) == 4  # 10 + 10 + 10 + 5: the short page ends it
+    assert await pages.next() is None
+
+
+async def test_a_source_fetches_prefetch_pages_ahead_of_its_reader() -> None:
+    server = Server(100)
+    pages = source(server, prefetch=2)
+    await pages.next()
+    await asyncio.sleep(0.01)  # the reader works; the source does not wait for it
+    assert len(server.queries) == 3
+    await pages.aclose()
+
+
+async def test_a_source_stops_fetching_once_it_has_what_is_wanted() -> None:
+    server = Server(100)
+    pages = source(server, prefetch=3, wanted=20)
+    fresh = 0
+    while (fetched := await pages.next()) is not None:
+        fresh += len(fetched.outcome.fresh)
+    assert fresh == 20
+    assert len(server.queries) == 2  # not one page more, prefetch or not
+
+
+async def test_closing_a_source_cancels_the_requests_in_flight() -> None:
+    server = Server(100)
+    server.gate = asyncio.Event()
+    pages = source(server, prefetch=1)
+    reader = asyncio.ensure_future(pages.next())
+    await asyncio.sleep(0.01)
+    assert len(server.queries) == 1
+    await pages.aclose()
+    assert await reader is None  # the reader is told the walk is over, not cancelled
+    assert server.cancelled == 1
+    assert server.answered == 0
+    assert await pages.next() is None
+    assert len(server.queries) == 1  # and nothing new is fetched
+
+
+async def test_a_source_error_is_raised_once_at_its_page() -> None:
+    server = Server(50)
+    calls = 0
+
+    async def failing(query: dict[str, str]) -> ConversationPage:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("page 2 failed")
+        return await server.fetch(query)
+
+    start = WalkState(filters_fingerprint(QUERY), "asc")
+    pages = PageSource(failing, QUERY, page_size=10, start=start, prefetch=1)
+    assert await pages.next() is not None
+    with pytest.raises(RuntimeError, match="page 2 failed"):
+        await pages.next()
+    await pages.aclose()
+
+
+async def test_max_items_ending_exactly_on_a_page_asks_for_no_page_more() -> None:
+    server = Server(100)
+    walk = pager(server, max_items=20, prefetch=2)
+    assert [c.id async for c in walk] == server.ids()[:20]
+    assert len(server.queries) == 2
+
+
+async def test_max_items_mid_page_cuts_the_page_and_the_token_points_after_it() -> None:
+    server = Server(100)
+    walk = pager(server, max_items=15)
+    assert [c.id async for c in walk] == server.ids()[:15]
+    assert walk.handed_out == 15
+    rest = pager(server, resume_token=walk.resume_token)
+    assert [c.id async for c in rest] == server.ids()[15:]
+
+
+async def test_a_resumed_pager_before_iterating_counts_the_earlier_part_and_keeps_its_place() -> (
+    None
+):
+    server = Server(40)
+    first = pager(server, max_items=12)
+    _ = [c async for c in first]
+    resumed = pager(server, resume_token=first.resume_token)
+    assert resumed.handed_out == 12
+    assert resumed.resume_token == first.resume_token
+    assert len(server.queries) == 2  # nothing fetched by looking
+
+
+async def test_pages_never_ends_with_an_empty_page() -> None:
+    server = Server(30, report_total=False)  # three full pages, then an empty one ends it
+    walk = pager(server)
+    sizes = [len(page) async for page in walk.pages()]
+    assert sizes == [10, 10, 10]
+    assert len(server.queries) == 4
+
+
+async def test_aclose_from_another_task_stops_the_walk_at_once() -> None:
+    server = Server(100)
+    walk = pager(server, prefetch=1)
+    handed: list[str] = []
+    closed = asyncio.Event()
+
+    async def consume() -> None:
+        async for conversation_ in walk:
+            handed.append(conversation_.id)
+            if len(handed) == 5:
+                server.gate = asyncio.Event()  # the next pages hang in flight
+                closed.set()
+            await asyncio.sleep(0)
+
+    consumer = asyncio.ensure_future(consume())
+    await closed.wait()
+    await walk.aclose()
+    count_when_closed, queries_when_closed = len(handed), len(server.queries)
+    await asyncio.wait_for(consumer, 1)  # ends normally: not cancelled, no error
+    assert len(handed) == count_when_closed <= 6
+    assert len(server.queries) == queries_when_closed  # no new prefetch after aclose()
+    assert server.answered <= 2
+
+
+async def test_aclose_while_the_consumer_awaits_a_page_ends_its_loop_quietly() -> None:
+    server = Server(100)
+    handed: list[str] = []
+    page_two_asked = asyncio.Event()
+    fetch = server.fetch
+
+    async def noting(query: dict[str, str]) -> ConversationPage:
+        if server.queries:
+            server.gate = asyncio.Event()
+            page_two_asked.set()
+        return await fetch(query)
+
+    server.fetch = noting  # type: ignore[method-assign]
+    walk = pager(server, prefetch=0)
+
+    async def consume() -> None:
+        async for conversation_ in walk:
+            handed.append(conversation_.id)
+
+    consumer = asyncio.ensure_future(consume())
+    await page_two_asked.wait()
+    await asyncio.sleep(0)
+    await walk.aclose()
+    await asyncio.wait_for(consumer, 1)
+    assert handed == server.ids()[:10]
+    assert server.cancelled == 1
+
+
+async def test_a_cancelled_consumer_is_still_cancelled() -> None:
+    server = Server(100)
+    server.gate = asyncio.Event()
+    walk = pager(server)
+
+    async def consume() -> None:
+        async for _ in walk:
+            pass
+
+    consumer = asyncio.ensure_future(consume())
+    await asyncio.sleep(0.01)
+    consumer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
+    assert server.cancelled == 1
