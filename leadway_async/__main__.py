@@ -1,5 +1,5 @@
 """`python -m leadway_async`: the command line."""
 
-from .cli import main
+from .cli.main import main
 
 raise SystemExit(main())

@@ -8,14 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from ..client import LeadwayClient
-from . import EXIT_OK, configured, filters_from
-from .export import export
+from .config import Connection, connection_from, filters_from
+from .export import ExportTarget, export
 from .output import page_json, table
 from .progress import Progress
+from .sink import Sink
 
 
 def export_identity(
-    config: dict[str, Any], options: argparse.Namespace, filters: dict[str, Any]
+    connection: Connection, options: argparse.Namespace, filters: dict[str, Any]
 ) -> dict[str, Any]:
     """What makes two exports the same export (page size and caps may differ)."""
 
@@ -25,33 +26,42 @@ def export_identity(
     return {
         "filters": {k: plain(v) for k, v in sorted(filters.items()) if k != "limit"},
         "format": options.format,
-        "location_id": config["location_id"],
-        "base_url": config["base_url"],
+        "location_id": connection.location_id,
+        "base_url": connection.base_url,
     }
 
 
-async def run_command(options: argparse.Namespace) -> int:
-    """Run `search` or `export`; returns the exit status."""
+def _client(connection: Connection) -> LeadwayClient:
+    return LeadwayClient(
+        connection.token, location_id=connection.location_id, base_url=connection.base_url
+    )
+
+
+async def run_search(options: argparse.Namespace) -> None:
+    """Print one page, as a table or as the API's JSON."""
     filters = filters_from(options)
-    config = configured(options)
-    async with LeadwayClient(**config) as client:
-        if options.command == "search":
-            page = await client.search(**filters)
-            if options.json:
-                sys.stdout.buffer.write(page_json(page) + b"\n")
-            else:
-                print(table(page))
-            return EXIT_OK
+    async with _client(connection_from(options)) as client:
+        page = await client.search(**filters)
+    if options.json:
+        text = page_json(page) + b"\n"
+    else:
+        text = (table(page) + "\n").encode(sys.stdout.encoding or "utf-8", "replace")
+    Sink.standard_output().write(text)
+
+
+async def run_export(options: argparse.Namespace) -> None:
+    """Export every matching conversation; a summary goes to standard error."""
+    filters = filters_from(options)
+    connection = connection_from(options)
+    target = ExportTarget(
+        path=options.out,
+        format=options.format,
+        identity=export_identity(connection, options, filters),
+        resume=options.resume,
+    )
+    async with _client(connection) as client:
         result = await export(
-            client,
-            filters,
-            options=export_identity(config, options, filters),
-            out=options.out,
-            csv=options.format == "csv",
-            resume=options.resume,
-            max_items=options.max_items,
-            progress=Progress(),
+            client, filters, target, max_items=options.max_items, progress=Progress()
         )
     where = options.out or "standard output"
     print(f"exported {result.written:,} conversations to {where}", file=sys.stderr)
-    return EXIT_OK

@@ -10,14 +10,14 @@ from ..client import LeadwayClient
 from ..middleware.retry import RetryEvent, RetryPolicy
 from ..models import RateLimit
 from ..testing import Faults, LeadwayEmulator
-from . import EXIT_OK
-from .export import checkpoint_path, export
+from .checkpoint import checkpoint_path
+from .export import ExportTarget, export
 from .progress import Progress
 
 FAULT_RATE = 0.05
 
 
-async def run_demo(options: argparse.Namespace) -> int:
+async def run_demo(options: argparse.Namespace) -> None:
     """Start an emulator, export everything from it with progress, print a summary."""
     retries: list[RetryEvent] = []
     async with LeadwayEmulator(
@@ -38,15 +38,9 @@ async def run_demo(options: argparse.Namespace) -> int:
             retry=RetryPolicy(on_retry=retries.append),
         ) as client:
             started = time.monotonic()
+            target = ExportTarget(options.out, "jsonl", identity={"demo": True})
             result = await export(
-                client,
-                {"limit": 100},
-                options={"demo": True},
-                out=options.out,
-                csv=False,
-                resume=False,
-                max_items=None,
-                progress=Progress(),
+                client, {"limit": 100}, target, max_items=None, progress=Progress()
             )
             seconds = time.monotonic() - started
     budget = result.last_page_rate_limit
@@ -57,7 +51,6 @@ async def run_demo(options: argparse.Namespace) -> int:
     print(f"retries: {len(retries)} (the emulator failed {FAULT_RATE:.0%} of requests on purpose)")
     if budget is not None:
         print(f"rate limit seen: {describe(budget)}")
-    return EXIT_OK
 
 
 def describe(budget: RateLimit) -> str:

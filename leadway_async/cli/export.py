@@ -3,31 +3,39 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
-from attrs import asdict, frozen
+from attrs import field, frozen
+from attrs.validators import in_
 
-from ..client import LeadwayClient
+from ..errors import ParameterError
 from ..models import RateLimit
-from .output import csv_header, csv_rows, jsonl_lines
+from ..params import build_search_query
+from .checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_checkpoint
+from .config import UsageError
+from .output import FILE_FORMATS, ExportFormat
 from .progress import Progress
+from .sink import Sink, WriteError
 
-
-class UsageError(Exception):
-    """A command-line mistake: reported in one line, exit status 2."""
+if TYPE_CHECKING:
+    from ..client import LeadwayClient
+    from ..pagination import ConversationPager
 
 
 @frozen
-class Checkpoint:
-    """Where an unfinished export stands, kept beside its output file."""
+class ExportTarget:
+    """Where an export goes, and which export it is.
 
-    resume_token: str
-    options: dict[str, Any]
-    bytes_written: int
-    written: int
+    `path` None is standard output. `identity` is what makes two exports the same one:
+    a resume with another identity is refused. `resume` continues the export from its
+    checkpoint.
+    """
+
+    path: Path | None
+    format: ExportFormat = field(validator=in_(FILE_FORMATS))
+    identity: dict[str, Any]
+    resume: bool = False
 
 
 @frozen
@@ -39,112 +47,138 @@ class ExportResult:
     last_page_rate_limit: RateLimit | None = None
 
 
-def checkpoint_path(out: Path) -> Path:
-    """The checkpoint file of an export to `out`."""
-    return out.with_name(out.name + ".checkpoint.json")
-
-
-def _save(path: Path, checkpoint: Checkpoint) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(asdict(checkpoint)), encoding="utf-8")
-    os.replace(temporary, path)  # atomic: a crash leaves the old checkpoint or the new one
-
-
-def _load(path: Path) -> Checkpoint:
-    try:
-        return Checkpoint(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as exc:
-        raise UsageError(f"cannot read the checkpoint {path}: {exc}") from None
-
-
-def _open_output(
-    out: Path | None, options: dict[str, Any], *, resume: bool, csv: bool
-) -> tuple[IO[bytes], str | None, int]:
-    """The stream to write to, and the resume token and count to continue from."""
-    if out is None:
-        if resume:
-            raise UsageError("nothing to resume: --resume needs the --out file of the export")
-        sink: IO[bytes] = sys.stdout.buffer
-        if csv:
-            sink.write(csv_header().encode())
-        return sink, None, 0
-    if out.is_dir() or not out.name:
-        raise UsageError(f"--out must name a file, not the folder {out}")
-    checkpoint_file = checkpoint_path(out)
-    if resume:
-        if not checkpoint_file.exists():
-            raise UsageError(f"nothing to resume: no checkpoint for an export to {out}")
-        checkpoint = _load(checkpoint_file)
-        if not out.exists():
-            raise UsageError(
-                f"the output {out} of the interrupted export is gone: delete "
-                f"{checkpoint_file} to start over"
-            )
-        if checkpoint.options != options:
-            raise UsageError(
-                "--resume needs the same options as the interrupted export: "
-                f"it had {json.dumps(checkpoint.options, sort_keys=True)}"
-            )
-        sink = out.open("r+b")
-        sink.truncate(checkpoint.bytes_written)  # drop lines written after the checkpoint
-        sink.seek(checkpoint.bytes_written)
-        return sink, checkpoint.resume_token, checkpoint.written
-    if checkpoint_file.exists():
-        raise UsageError(
-            f"an unfinished export to {out} has a checkpoint: continue it with --resume, "
-            f"or delete {checkpoint_file} to start over"
-        )
-    sink = out.open("wb")
-    if csv:
-        sink.write(csv_header().encode())
-    return sink, None, 0
-
-
 async def export(
     client: LeadwayClient,
     filters: dict[str, Any],
+    target: ExportTarget,
     *,
-    options: dict[str, Any],
-    out: Path | None,
-    csv: bool,
-    resume: bool,
     max_items: int | None,
     progress: Progress,
 ) -> ExportResult:
-    """Walk everything `filters` select into `out` (standard output when None).
+    """Walk everything `filters` select into `target`, at most `max_items` conversations.
 
-    Whole lines only, flushed after each page; with a file, a checkpoint is saved after
-    each page and removed when the export completes. `options` identifies the export, so
-    a resume with other options is refused.
+    Whole lines only, each page on disk before the checkpoint counts it; with a file,
+    the checkpoint is saved after each page and removed when the export completes.
+    Nothing is written if the filters, paths or checkpoint are refused.
     """
-    sink, token, written = _open_output(out, options, resume=resume, csv=csv)
-    progress.begin(written)
-    checkpoint_file = None if out is None else checkpoint_path(out)
+    file_format = FILE_FORMATS[target.format]
+    start = _starting_point(target)
+    written = 0 if start is None else start.written
+    remaining = None if max_items is None else max(0, max_items - written)
+    pager = _pager(client, filters, remaining, start, target)
     pages, rate_limit = 0, None
-    try:
-        remaining = None if max_items is None else max(0, max_items - written)
-        pager = client.paginate(max_items=remaining or None, resume_token=token, **filters)
+    async with pager:
+        sink = _open(target, start)
+        checkpoint_file = _checkpoint_file(target, sink)
 
         def save() -> None:
             if checkpoint_file is not None:
-                state = Checkpoint(pager.resume_token, options, sink.tell(), written)
+                state = Checkpoint(pager.resume_token, target.identity, sink.committed, written)
                 _save(checkpoint_file, state)
 
-        save()
-        async with pager:
+        try:
+            if start is None:
+                sink.write(file_format.header)
+            save()
+            progress.begin(written)
             if remaining != 0:
                 async for page in pager.pages():
-                    rows = page.conversations
-                    sink.write(csv_rows(rows).encode() if csv else jsonl_lines(rows))
-                    sink.flush()
+                    sink.write(file_format.rows(page.conversations))
                     written, pages, rate_limit = written + len(page), pages + 1, page.rate_limit
                     save()
                     total = page.total if max_items is None else min(page.total or 0, max_items)
                     progress.update(written, total)
-        progress.finish()
-    finally:
-        if out is not None:
+            progress.finish()
+        finally:
             sink.close()
     if checkpoint_file is not None:
         checkpoint_file.unlink(missing_ok=True)
     return ExportResult(written, pages, rate_limit)
+
+
+def _starting_point(target: ExportTarget) -> Checkpoint | None:
+    """The checkpoint a resumed export continues from; None for a fresh one.
+
+    `UsageError` for an output path or a checkpoint that does not fit the request.
+    """
+    out = target.path
+    if out is None:
+        if target.resume:
+            raise UsageError("nothing to resume: --resume needs the --out file of the export")
+        return None
+    if out.is_dir() or not out.name:
+        raise UsageError(f"--out must name a file, not the folder {out}")
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot create {out}: there is no folder {out.parent}")
+    checkpoint_file = checkpoint_path(out)
+    if not target.resume:
+        if checkpoint_file.exists():
+            raise UsageError(
+                f"an unfinished export to {out} has a checkpoint: continue it with --resume, "
+                f"or delete {checkpoint_file} to start over"
+            )
+        return None
+    if not checkpoint_file.exists():
+        raise UsageError(f"nothing to resume: no checkpoint for an export to {out}")
+    checkpoint = load_checkpoint(checkpoint_file)
+    if not out.exists():
+        raise UsageError(
+            f"the output {out} of the interrupted export is gone: delete "
+            f"{checkpoint_file} to start over"
+        )
+    if checkpoint.options != target.identity:
+        raise UsageError(
+            "--resume needs the same options as the interrupted export: "
+            f"it had {json.dumps(checkpoint.options, sort_keys=True)}"
+        )
+    size = out.stat().st_size
+    if size < checkpoint.bytes_written:
+        raise UsageError(
+            f"the output {out} is shorter ({size:,} bytes) than its checkpoint says "
+            f"({checkpoint.bytes_written:,} bytes): it was cut or replaced after the export "
+            f"stopped; delete {checkpoint_file} to start over"
+        )
+    return checkpoint
+
+
+def _pager(
+    client: LeadwayClient,
+    filters: dict[str, Any],
+    remaining: int | None,
+    start: Checkpoint | None,
+    target: ExportTarget,
+) -> ConversationPager:
+    if start is None or target.path is None:
+        return client.paginate(max_items=remaining or None, **filters)
+    build_search_query(filters, default_location_id=client.location_id)
+    try:  # the filters are good: what is refused now is the checkpoint's token
+        return client.paginate(
+            max_items=remaining or None, resume_token=start.resume_token, **filters
+        )
+    except ParameterError as exc:
+        raise UsageError(
+            f"cannot resume from the checkpoint {checkpoint_path(target.path)}: {exc}; "
+            "delete it to start over"
+        ) from None
+
+
+def _open(target: ExportTarget, start: Checkpoint | None) -> Sink:
+    if target.path is None:
+        return Sink.standard_output()
+    if start is None:
+        return Sink.open_file(target.path)
+    return Sink.open_file(target.path, keep=start.bytes_written)
+
+
+def _save(path: Path, checkpoint: Checkpoint) -> None:
+    try:
+        save_checkpoint(path, checkpoint)
+    except OSError as exc:
+        raise WriteError(str(path), exc) from exc
+
+
+def _checkpoint_file(target: ExportTarget, sink: Sink) -> Path | None:
+    """Where the checkpoint goes: only a regular file can be resumed."""
+    if target.path is None or not sink.regular_file:
+        return None
+    return checkpoint_path(target.path)

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 import orjson
+from attrs import frozen
 
-from .._convert import conversation_to_wire
+from .._convert import WIRE_FIELDS, converter
 from ..models import Conversation, ConversationPage
 
-CSV_COLUMNS = (
-    "id", "contactId", "locationId", "fullName", "contactName", "email", "phone",
-    "companyName", "type", "lastMessageType", "lastMessageDirection",
-    "lastOutboundMessageAction", "lastMessageBody", "unreadCount", "starred", "inbox",
-    "attributed", "assignedTo", "followers", "tags", "dateAdded", "dateUpdated",
-    "lastMessageDate", "lastManualMessageDate", "scoring", "sort", "extra",
-)  # fmt: skip
-_KNOWN = frozenset(CSV_COLUMNS)
+CSV_COLUMNS: tuple[str, ...] = ("id", *(field.wire for field in WIRE_FIELDS), "extra")
+"""The CSV header: `id`, the wire fields in `Conversation`'s order, then `extra` (the rest)."""
+_OWN_COLUMNS = frozenset(CSV_COLUMNS[:-1])
 
 
 def jsonl_lines(conversations: Sequence[Conversation]) -> bytes:
     """One JSON object per line, as the API sent it, each line ending in a newline."""
-    return b"".join(orjson.dumps(conversation_to_wire(c)) + b"\n" for c in conversations)
+    return b"".join(orjson.dumps(converter.unstructure(c)) + b"\n" for c in conversations)
 
 
 def csv_header() -> str:
@@ -36,10 +32,10 @@ def csv_rows(conversations: Sequence[Conversation]) -> str:
     """CSV rows: scalars as they are, lists and objects as JSON, unknown fields in `extra`."""
     rows = []
     for conversation in conversations:
-        wire = conversation_to_wire(conversation)
-        extra = {k: v for k, v in wire.items() if k not in _KNOWN}
-        wire["extra"] = extra or None
-        rows.append([_cell(wire.get(column)) for column in CSV_COLUMNS])
+        wire: dict[str, Any] = converter.unstructure(conversation)
+        extra = {k: v for k, v in wire.items() if k not in _OWN_COLUMNS}
+        row = [_cell(wire.get(column)) for column in CSV_COLUMNS[:-1]]
+        rows.append([*row, _cell(extra or None)])
     return _csv_text(rows)
 
 
@@ -59,9 +55,28 @@ def _csv_text(rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
+ExportFormat = Literal["jsonl", "csv"]
+"""The name of an export format."""
+
+
+@frozen
+class FileFormat:
+    """How an export file is written: what it starts with, and each page's bytes."""
+
+    header: bytes
+    rows: Callable[[Sequence[Conversation]], bytes]
+
+
+FILE_FORMATS: Mapping[ExportFormat, FileFormat] = {
+    "jsonl": FileFormat(b"", jsonl_lines),
+    "csv": FileFormat(csv_header().encode(), lambda rows: csv_rows(rows).encode()),
+}
+"""The export formats by name."""
+
+
 def page_json(page: ConversationPage) -> bytes:
     """A page as the API's JSON body (`conversations` and `total`)."""
-    body = {"conversations": [conversation_to_wire(c) for c in page], "total": page.total}
+    body = {"conversations": [converter.unstructure(c) for c in page], "total": page.total}
     return orjson.dumps(body, option=orjson.OPT_INDENT_2)
 
 

@@ -6,14 +6,31 @@ import asyncio
 import threading
 from collections.abc import Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .controls import EmulatorControls
+from .state import EmulatorState
 
-if TYPE_CHECKING:
-    from .server import LeadwayEmulator
+__all__ = ["Servable", "ThreadedEmulator"]
 
-__all__ = ["ThreadedEmulator"]
+
+class Servable(Protocol):
+    """What a thread can run: a server with state, started and closed from its loop."""
+
+    _state: EmulatorState
+
+    @property
+    def url(self) -> str:
+        """The base URL once started."""
+        ...
+
+    async def start(self) -> None:
+        """Start listening."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop listening."""
+        ...
 
 
 class ThreadedEmulator(EmulatorControls):
@@ -22,7 +39,7 @@ class ThreadedEmulator(EmulatorControls):
     It offers the same attributes as the emulator; `start()` and `close()` are blocking.
     """
 
-    def __init__(self, emulator: LeadwayEmulator, *, timeout: float = 60.0) -> None:
+    def __init__(self, emulator: Servable, *, timeout: float = 60.0) -> None:
         self._emulator = emulator
         self._state = emulator._state
         self._timeout = timeout
@@ -30,7 +47,7 @@ class ThreadedEmulator(EmulatorControls):
         self._thread: threading.Thread | None = None
 
     @property
-    def emulator(self) -> LeadwayEmulator:
+    def emulator(self) -> Servable:
         """The emulator this runs."""
         return self._emulator
 

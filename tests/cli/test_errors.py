@@ -296,6 +296,69 @@ def test_resume_with_other_options_is_a_usage_error(
     assert emulator.request_count == 0
 
 
+def test_resume_refuses_an_output_shorter_than_its_checkpoint(
+    cli: Cli, emulator: ThreadedEmulator, unfinished: Path
+) -> None:
+    checkpoint = Path(f"{unfinished}.checkpoint.json")
+    whole = unfinished.read_bytes()
+    unfinished.write_bytes(whole[:-10])  # cut after the checkpoint was taken
+    before = unfinished.read_bytes(), checkpoint.read_bytes()
+    emulator.clear_requests()
+    result = cli.run(
+        "export", "--out", str(unfinished), "--resume", "--limit", "50", *connection(emulator)
+    )
+
+    assert result.status == EXIT_USAGE
+    line = assert_one_line(result)
+    assert line.startswith("leadway-async: error:")
+    assert f"is shorter ({len(whole) - 10:,} bytes) than its checkpoint says" in line
+    assert str(checkpoint) in line  # what to delete to start over
+    # Never made longer (nor padded with NUL bytes), and nothing fetched.
+    assert (unfinished.read_bytes(), checkpoint.read_bytes()) == before
+    assert emulator.request_count == 0
+
+
+def test_a_damaged_resume_token_is_a_usage_error_naming_the_checkpoint(
+    cli: Cli, emulator: ThreadedEmulator, unfinished: Path
+) -> None:
+    checkpoint = Path(f"{unfinished}.checkpoint.json")
+    state = json.loads(checkpoint.read_text(encoding="utf-8"))
+    state["resume_token"] = state["resume_token"][:-12] + "not-a-token"
+    checkpoint.write_text(json.dumps(state), encoding="utf-8")
+    before = unfinished.read_bytes(), checkpoint.read_bytes()
+    emulator.clear_requests()
+    result = cli.run("export", "--out", str(unfinished), "--resume", *connection(emulator))
+
+    assert result.status == EXIT_USAGE
+    line = assert_one_line(result)
+    assert line.startswith(f"leadway-async: error: cannot resume from the checkpoint {checkpoint}")
+    assert "resume_token is not a resume token" in line
+    assert (unfinished.read_bytes(), checkpoint.read_bytes()) == before
+    assert emulator.request_count == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param(["--assigned-to", ","], "assigned_to must name at least one id", id="no-id"),
+        pytest.param(["--query", " "], "query must not be empty", id="blank-query"),
+    ],
+)
+def test_values_the_sdk_refuses_are_usage_errors_and_leave_the_output_alone(
+    cli: Cli, emulator: ThreadedEmulator, tmp_path: Path, options: list[str], message: str
+) -> None:
+    out = tmp_path / "kept.jsonl"
+    out.write_text("an earlier export\n", encoding="utf-8")
+    for command in (["search"], ["export", "--out", str(out)]):
+        result = cli.run(*command, *options, *connection(emulator))
+
+        assert result.status == EXIT_USAGE
+        assert assert_one_line(result) == f"leadway-async: error: {message}"
+    assert out.read_text(encoding="utf-8") == "an earlier export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.jsonl"]
+    assert emulator.request_count == 0
+
+
 # --- files that cannot be written ---------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from leadway_async._convert import WIRE_FIELDS
 from leadway_async.testing import ThreadedEmulator
 
 from .helpers import (
@@ -84,8 +85,8 @@ def test_csv_has_a_header_then_a_row_per_conversation(
 
     assert result.status == 0, result.err
     header, rows = csv_records(out.read_text(encoding="utf-8"))
-    assert header[0] == "id"
-    assert header[-1] == "extra"
+    # The wire fields in the order of Conversation's attributes, between id and extra.
+    assert header == ["id", *(field.wire for field in WIRE_FIELDS), "extra"]
     assert {"fullName", "lastMessageDate", "tags", "assignedTo", "starred", "scoring"} <= set(
         header
     )

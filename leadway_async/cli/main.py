@@ -1,0 +1,200 @@
+"""The `leadway-async` command: its options, and the exit status of what happened.
+
+0: done. 1: the API or the connection failed, the output could not be written, or the
+command itself failed (an internal error). 2: a usage mistake, or a value the SDK refused
+before sending anything. 130: Ctrl-C; 143: SIGTERM (the checkpoint kept, in both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..errors import APIStatusError, LeadwayError, ParameterError
+from ..params import BY_KEYWORD, SearchParameter
+from .commands import run_export, run_search
+from .config import FILTER_PARAMETERS, UsageError
+from .output import FILE_FORMATS
+from .sigterm import Terminated, stop_on_sigterm
+from .sink import WriteError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+
+# Shorter "tokens" are not redacted: blanking them would garble ordinary words.
+_SHORTEST_REDACTED = 6
+
+
+def _reader(parameter: SearchParameter) -> Callable[[str], Any]:
+    """The parameter's text reader, its complaint shown by argparse as it is."""
+
+    def read(text: str) -> Any:
+        try:
+            return parameter.read(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return read
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "connection (else LEADWAY_TOKEN, LEADWAY_LOCATION_ID, LEADWAY_BASE_URL)"
+    )
+    group.add_argument("--token", help="Private Integration Token or OAuth access token")
+    location = BY_KEYWORD["location_id"]
+    group.add_argument(location.option, dest=location.keyword, help=location.help)
+    group.add_argument("--base-url", help="API base URL (an emulator, a gateway)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and DEBUG logs")
+
+
+def _add_filter_options(parser: argparse.ArgumentParser, *, page_size: int) -> None:
+    group = parser.add_argument_group("filters (as search() takes them)")
+    for parameter in FILTER_PARAMETERS:
+        choices = parameter.choices
+        group.add_argument(
+            parameter.option,
+            dest=parameter.keyword,
+            type=_reader(parameter),
+            choices=choices,
+            metavar="VALUE" if choices and len(choices) > 8 else None,
+            help=parameter.help,
+        )
+    limit = BY_KEYWORD["limit"]
+    group.add_argument(
+        limit.option,
+        dest=limit.keyword,
+        type=_positive,
+        default=page_size,
+        help=f"{limit.help}, default {page_size}",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `leadway-async` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="leadway-async",
+        description="Search and export Leadway CRM conversations; run a local emulator.",
+    )
+    parser.add_argument("--version", action="version", version=f"leadway-async {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    search = commands.add_parser("search", help="one page of conversations")
+    _add_connection_options(search)
+    _add_filter_options(search, page_size=20)
+    search.add_argument("--json", action="store_true", help="print the page as the API's JSON")
+
+    export = commands.add_parser("export", help="every matching conversation into a file")
+    _add_connection_options(export)
+    _add_filter_options(export, page_size=100)
+    export.add_argument("--format", choices=list(FILE_FORMATS), default="jsonl")
+    export.add_argument("--out", type=Path, help="output file (default: standard output)")
+    export.add_argument("--resume", action="store_true", help="continue an interrupted export")
+    export.add_argument("--max-items", type=_positive, help="stop after this many")
+
+    commands.add_parser(
+        "emulator", add_help=False, help="run the local emulator (see 'emulator --help')"
+    )
+    demo = commands.add_parser("demo", help="export from a built-in emulator: no account needed")
+    demo.add_argument("--conversations", type=_positive, default=5000)
+    demo.add_argument("--out", type=Path, default=Path("leadway-demo.jsonl"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["emulator"]:
+        from ..testing.__main__ import main as emulator_main
+
+        return emulator_main(arguments[1:], prog="leadway-async emulator")
+    options = build_parser().parse_args(arguments)
+    debug: bool = getattr(options, "debug", False)
+    # On a terminal a log line first clears the live progress line it would cut into.
+    clear_line = "\r\x1b[2K" if sys.stderr.isatty() else ""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format=f"{clear_line}%(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(stop_on_sigterm(_run(options)))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except BrokenPipeError:
+        # The reader went away (`export | head`): stop quietly, as Unix tools do, and keep
+        # Python from complaining again when it flushes standard output at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except Exception as exc:
+        return _report(exc, debug=debug, secrets=_secrets(options))
+    return EXIT_OK
+
+
+async def _run(options: argparse.Namespace) -> None:
+    if options.command == "search":
+        await run_search(options)
+    elif options.command == "export":
+        await run_export(options)
+    else:
+        from .demo import run_demo
+
+        await run_demo(options)
+
+
+def _report(exc: Exception, *, debug: bool, secrets: Iterable[str]) -> int:
+    """Say what went wrong on standard error, in one line; returns the exit status."""
+    status, message, internal = _explain(exc)
+    if debug:
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        print(_redacted(trace, secrets), end="", file=sys.stderr)
+    elif internal:
+        message += " (run with --debug for the traceback)"
+    line = " ".join(f"leadway-async: {message}".splitlines())
+    print(_redacted(line, secrets), file=sys.stderr)
+    return status
+
+
+def _explain(exc: Exception) -> tuple[int, str, bool]:
+    """The exit status and message for `exc`, and whether it is a bug of the command."""
+    if isinstance(exc, (UsageError, ParameterError)):
+        return EXIT_USAGE, f"error: {exc}", False
+    if isinstance(exc, WriteError):
+        return EXIT_FAILED, str(exc), False
+    if isinstance(exc, APIStatusError):
+        return EXIT_FAILED, f"the API answered {exc}", False
+    if isinstance(exc, LeadwayError):
+        return EXIT_FAILED, str(exc), False
+    return EXIT_FAILED, f"internal error: {type(exc).__name__}: {exc}", True
+
+
+def _secrets(options: argparse.Namespace) -> list[str]:
+    given = [getattr(options, "token", None), os.environ.get("LEADWAY_TOKEN")]
+    return [token for token in given if token and len(token) >= _SHORTEST_REDACTED]
+
+
+def _redacted(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    return text
