@@ -6,18 +6,30 @@ first use, so loading the pytest plugin stays cheap.
 Where the real API's behaviour is not documented, the emulator does this:
 
 - Order is by the sort value, then by `id` ascending, in both directions. A conversation
-  without the value the query sorts by is left out of that query (and of its `total`).
+  without the value the query sorts by is kept (and counted in `total`) after all the
+  others, in both orders, with `9223372036854775807` (asc) or `-9223372036854775807` (desc)
+  as its `sort` value, as a search backend keeps missing values last.
 - `sortBy=due_at` and `overdue_at` sort by `dateUpdated` (the data has no due dates);
-  `sortBy=score_profile` needs `sortScoreProfile` (422 otherwise) and sorts by
-  `scoring[sortScoreProfile]`.
-- `startAfterDate` keeps conversations strictly after it (asc: greater, desc: smaller);
-  repeated, its first value counts. Any other parameter repeated is a 422.
+  `sortBy=score_profile` needs `sortScoreProfile` (422 otherwise) and sorts by the `score`
+  of the `scoring` entry whose `profileId` it names; `scoreProfile` filters on the same.
+- `startAfterDate` keeps conversations strictly after it (asc: greater, desc: smaller),
+  compared exactly (an integer as an integer); outside the signed 64-bit range it is a 422.
+  Repeated, its first value counts. Any other parameter repeated is a 422.
+- `lastMessageType` filters take the spec's 42 values only (the off-spec `TYPE_NO_SHOW` and
+  `TYPE_VOICEMAIL` the data carries are a 422 as filters).
 - `status=read` is an `unreadCount` of 0 or none; `recents` is a `lastMessageDate` within
-  7 days of the newest one in the data. Empty text parameters are ignored;
+  7 days of the newest one the index has held. Empty text parameters are ignored;
   `scoreProfileMin`/`Max` without `scoreProfile` are checked but ignored.
-- Checks run in this order: token (401), rate limits (429), path (404), Version (400),
-  locationId (400/403), injected fault, query (422). Every answer has an `X-Request-Id`;
-  every answer to a request with the right token has the `X-RateLimit-*` headers.
+- Checks run in this order: token (401), rate limits (429), path (404), Version (400; by
+  default `2021-07-28`, `2021-04-15`, `2023-02-21` and `v3` are accepted), locationId
+  (400/403), injected fault, query (422). Every body has a `traceId` (a UUID4); there is no
+  `X-Request-Id`. Every answer to a request with the right token has the `X-RateLimit-*`
+  headers, `X-RateLimit-Daily-Reset` (milliseconds to UTC midnight) among them.
+- With `live=LiveChanges(...)`, conversations change while it serves (messages, creations,
+  deletions, reads, as a seeded Poisson process); a creation shows in searches after
+  `index_lag_s`. `emulator.live` answers what happened over a span of time, and so does
+  `GET /_emulator/live?from=&to=` (bearer token, not rate limited, not recorded) for a
+  client in another process.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .data import DEFAULT_START_MS, SCORE_PROFILES, TAGS, USER_IDS, generate_conversations
     from .faults import Faults
+    from .live import LiveChanges, LiveWorld
     from .query import QueryError
     from .recording import RecordedRequest
     from .server import DEFAULT_LOCATION_ID, DEFAULT_TOKEN, LeadwayEmulator
@@ -42,6 +55,8 @@ __all__ = [
     "USER_IDS",
     "Faults",
     "LeadwayEmulator",
+    "LiveChanges",
+    "LiveWorld",
     "QueryError",
     "RecordedRequest",
     "ThreadedEmulator",
@@ -57,6 +72,8 @@ _MODULES = {
     "USER_IDS": "data",
     "Faults": "faults",
     "LeadwayEmulator": "server",
+    "LiveChanges": "live",
+    "LiveWorld": "live",
     "QueryError": "query",
     "RecordedRequest": "recording",
     "ThreadedEmulator": "threaded",

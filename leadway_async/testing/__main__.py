@@ -11,7 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from .faults import Faults, parse_fault
+from .live import LiveChanges
 from .server import DEFAULT_LOCATION_ID, DEFAULT_TOKEN, LeadwayEmulator
+from .spec import VERSIONS
 
 __all__ = ["build_parser", "main"]
 
@@ -43,6 +45,16 @@ def build_parser(prog: str = "python -m leadway_async.testing") -> argparse.Argu
         help="comma-separated kinds: status:<code>, drop, drop:early, truncate, "
         "latency:<ms>, empty, stuck (default: %(default)s)",
     )
+    add(
+        "--versions",
+        default=",".join(VERSIONS),
+        help="comma-separated Version headers to accept (default: %(default)s)",
+    )
+    add("--messages-per-s", type=float, default=0.0, help="live: new messages a second")
+    add("--created-per-s", type=float, default=0.0, help="live: new conversations a second")
+    add("--deleted-per-s", type=float, default=0.0, help="live: deletions a second")
+    add("--read-per-s", type=float, default=0.0, help="live: conversations read a second")
+    add("--index-lag-s", type=float, default=0.0, help="live: delay before the index shows new")
     return parser
 
 
@@ -57,6 +69,15 @@ def main(
         for kind in kinds:
             parse_fault(kind)
         faults = Faults(args.fault_rate, kinds, args.seed) if args.fault_rate > 0 else None
+        live = LiveChanges(
+            messages_per_s=args.messages_per_s,
+            created_per_s=args.created_per_s,
+            deleted_per_s=args.deleted_per_s,
+            read_per_s=args.read_per_s,
+            index_lag_s=args.index_lag_s,
+            seed=args.seed,
+        )
+        versions = [version.strip() for version in args.versions.split(",") if version.strip()]
         emulator = LeadwayEmulator(
             conversations=args.conversations,
             seed=args.seed,
@@ -72,6 +93,8 @@ def main(
             retry_after=args.retry_after,
             latency_ms=args.latency_ms,
             faults=faults,
+            versions=versions,
+            live=live,
         )
     except ValueError as exc:
         parser.error(str(exc))

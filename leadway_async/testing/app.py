@@ -2,24 +2,26 @@
 
 Checks run in this order: bearer token (401), rate limits (429), path and method (404),
 Version header (400), locationId (400 missing, 403 another location), then the fault for
-this request if any, then the query (422), then the page.
+this request if any, then the query (422), then the live changes due are applied and the
+page is cut. Every body carries a fresh `traceId`. The control path (`livepath`) is answered
+after the token check alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .bodies import error_body
+from .bodies import error_body, new_trace_id, page_body
 from .faults import Fault
+from .livepath import LIVE_PATH, answer_live
 from .query import QueryError, parse_query
 from .ratelimit import Quota
 from .recording import RecordedRequest
-from .spec import SEARCH_PATH, VERSIONS
+from .spec import SEARCH_PATH
 from .state import EmulatorState
 
 __all__ = ["build_app"]
@@ -37,11 +39,12 @@ def build_app(state: EmulatorState) -> web.Application:
 class _Outcome:
     """What was answered, for the record."""
 
-    __slots__ = ("fault", "status")
+    __slots__ = ("fault", "status", "trace_id")
 
     def __init__(self) -> None:
         self.status: int | None = None
         self.fault: str | None = None
+        self.trace_id = new_trace_id()
 
 
 class _Handler:
@@ -49,11 +52,12 @@ class _Handler:
         self._state = state
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if request.path == LIVE_PATH and request.method == "GET":
+            return self._live(request)
         received = time.time()
-        request_id = str(uuid.uuid4())
         outcome = _Outcome()
         try:
-            return await self._answer(request, request_id, outcome)
+            return await self._answer(request, outcome)
         finally:
             headers = CIMultiDict(
                 (k, v) for k, v in request.headers.items() if k.lower() != "authorization"
@@ -67,18 +71,25 @@ class _Handler:
                     headers=CIMultiDictProxy(headers),
                     status=outcome.status,
                     fault=outcome.fault,
-                    request_id=request_id,
+                    trace_id=outcome.trace_id,
                     time=received,
                 )
             )
 
-    async def _answer(
-        self, request: web.Request, request_id: str, outcome: _Outcome
-    ) -> web.StreamResponse:
+    def _live(self, request: web.Request) -> web.Response:
+        outcome = _Outcome()
+        if not self._authorized(request):
+            return _error(outcome, 401, {})
+        status, body = answer_live(
+            self._state.live, request.query.items(), trace_id=outcome.trace_id
+        )
+        return web.Response(status=status, body=body, headers={"Content-Type": _JSON})
+
+    async def _answer(self, request: web.Request, outcome: _Outcome) -> web.StreamResponse:
         state = self._state
         if state.latency_ms > 0:
             await asyncio.sleep(state.latency_ms / 1000)
-        headers = {"X-Request-Id": request_id}
+        headers: dict[str, str] = {}
         if not self._authorized(request):
             return _error(outcome, 401, headers)
 
@@ -92,8 +103,9 @@ class _Handler:
         version = request.headers.get("Version")
         if version is None:
             return _error(outcome, 400, headers, "Version header was not found")
-        if version not in VERSIONS:
-            return _error(outcome, 400, headers, "Version header must be " + " or ".join(VERSIONS))
+        if version not in state.versions:
+            message = "Version header must be " + " or ".join(state.versions)
+            return _error(outcome, 400, headers, message)
         if not location:
             return _error(outcome, 400, headers, "locationId is required")
         if location != state.location_id:
@@ -109,11 +121,13 @@ class _Handler:
             query = parse_query(request.query.items())
         except QueryError as exc:
             return _error(outcome, 422, headers, exc.messages)
-        body = state.store.page(
+        state.live.catch_up()
+        items, total = state.store.page(
             query,
             use_cursor=fault is None or fault.action != "stuck",
             empty=fault is not None and fault.action == "empty",
         )
+        body = page_body(items, total, outcome.trace_id)
         if fault is not None and fault.action in ("drop", "truncate"):
             keep = 0 if fault.action == "drop" else len(body) // 2
             return await _cut_short(request, outcome, headers, body, keep)
@@ -161,9 +175,8 @@ def _error(
     message: str | list[str] | None = None,
 ) -> web.Response:
     outcome.status = status
-    return web.Response(
-        status=status, body=error_body(status, message), headers={**headers, "Content-Type": _JSON}
-    )
+    body = error_body(status, message, trace_id=outcome.trace_id)
+    return web.Response(status=status, body=body, headers={**headers, "Content-Type": _JSON})
 
 
 async def _cut_short(

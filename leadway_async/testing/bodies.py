@@ -1,12 +1,16 @@
-"""The JSON error bodies the real API answers with, status by status."""
+"""The JSON bodies the real API answers with: a page, and the error body status by status.
+
+Every body ends with a top-level `traceId`, the id of the request (a UUID4 string).
+"""
 
 from __future__ import annotations
 
+import uuid
 from http import HTTPStatus
 
 import orjson
 
-__all__ = ["error_body"]
+__all__ = ["error_body", "new_trace_id", "page_body"]
 
 _DEFAULTS: dict[int, tuple[str, str | None]] = {
     400: ("Bad Request", None),
@@ -18,8 +22,25 @@ _DEFAULTS: dict[int, tuple[str, str | None]] = {
 }
 
 
-def error_body(status: int, message: str | list[str] | None = None) -> bytes:
-    """`{"statusCode", "message", "error"}` for `status`; a 422's message is always a list.
+def new_trace_id() -> str:
+    """A fresh trace id."""
+    return str(uuid.uuid4())
+
+
+def page_body(items: bytes, total: int, trace_id: str) -> bytes:
+    """`{"conversations": [...], "total", "traceId"}` around conversations already encoded.
+
+    `items` is the JSON of the conversations joined by commas, without the brackets.
+    """
+    return b'{"conversations":[%b],"total":%d,"traceId":%b}' % (
+        items,
+        total,
+        orjson.dumps(trace_id),
+    )
+
+
+def error_body(status: int, message: str | list[str] | None = None, *, trace_id: str) -> bytes:
+    """`{"statusCode", "message", "error", "traceId"}` for `status`; a 422's message is a list.
 
     A 400 has no `error` field, as in the API's BadRequestDTO.
     """
@@ -30,6 +51,7 @@ def error_body(status: int, message: str | list[str] | None = None) -> bytes:
         body["message"] = [text]
     if error is not None:
         body["error"] = error
+    body["traceId"] = trace_id
     return orjson.dumps(body)
 
 

@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .faults import Faults
-from .query import parse_query
+from .live import LiveWorld
+from .query import parse_query, query_pairs
 from .recording import RecordedRequest
 from .state import EmulatorState
-from .store import ConversationStore
 
 __all__ = ["EmulatorControls"]
 
@@ -35,29 +35,48 @@ class EmulatorControls:
         return self._state.location_id
 
     @property
+    def versions(self) -> tuple[str, ...]:
+        """The `Version` header values accepted."""
+        return self._state.versions
+
+    @property
     def conversations(self) -> list[dict[str, Any]]:
-        """The ground truth served, as wire dicts (do not change them in place)."""
+        """The ground truth served now, as wire dicts (do not change them in place).
+
+        With live changes, conversations created but not yet in the search index are not
+        among them.
+        """
+        self._state.live.catch_up()
         return self._state.store.conversations
 
     def set_conversations(self, conversations: Iterable[dict[str, Any]]) -> None:
-        """Serve these wire dicts from now on instead; each needs a string `id`."""
-        self._state.store = ConversationStore(list(conversations))
+        """Serve these wire dicts from now on instead; each needs a unique string `id`.
+
+        The record of live changes starts afresh (so do the changes, from the same seed).
+        """
+        self._state.live.replace(conversations)
 
     def expected(self, query: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """The conversations a wire query selects, in the server's order, as served.
+        """The conversations a wire query selects now, in the server's order, as served.
 
         Values may be strings or numbers (a list for a repeated parameter). `limit` is
         ignored; a `startAfterDate` is honoured, so a query without one gives everything a
         complete walk should see. Raises `QueryError` (a ValueError) where the server
         would answer 422.
         """
-        pairs = [
-            (name, _text(value))
-            for name, given in (query or {}).items()
-            if name != "limit" and given is not None
-            for value in (given if isinstance(given, list | tuple) else [given])
-        ]
-        return self._state.store.expected(parse_query(pairs))
+        wire = {name: value for name, value in (query or {}).items() if name != "limit"}
+        parsed = parse_query(query_pairs(wire))
+        self._state.live.catch_up()
+        return self._state.store.expected(parsed)
+
+    @property
+    def live(self) -> LiveWorld:
+        """The live changes and the ground truth about them (`present_throughout(t0, t1)`...)."""
+        return self._state.live
+
+    def now(self) -> float:
+        """The emulator's clock (Unix seconds unless another clock was given)."""
+        return self._state.live.now()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -114,9 +133,3 @@ class EmulatorControls:
     def reset_rate_limits(self) -> None:
         """Start every burst window and daily budget afresh."""
         self._state.limiter.reset()
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else str(value)

@@ -1,4 +1,9 @@
-"""Seeded, realistic conversations in the exact wire format the real API sends."""
+"""Seeded, realistic conversations in the exact wire format the real API sends.
+
+Beside the spec's fields they carry what recorded real responses show: `mentions`,
+`isLastMessageInternalComment`, `messageTypes`, `profilePhoto`,
+`lastMessageConversationProviderId`, `scoring` as a list, and off-spec message types.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,10 @@ from .spec import CONVERSATION_TYPES, MESSAGE_TYPES
 
 __all__ = [
     "DEFAULT_START_MS",
+    "LAST_MESSAGE_TYPES",
+    "MESSAGE_TYPE_CODES",
+    "OFF_SPEC_MESSAGE_TYPES",
+    "PROVIDER_IDS",
     "SCORE_PROFILES",
     "TAGS",
     "USER_IDS",
@@ -39,7 +48,32 @@ SCORE_PROFILES = (
     "NHJYKDOQmeNOiHeebUlE",
     "UIlTP15jVroscqmNQpPQ",
 )
-"""The score-profile ids that appear as keys of `scoring`."""
+"""The score-profile ids that appear in `scoring` entries (`{"profileId", "score"}`)."""
+
+PROVIDER_IDS = (
+    "6578278e879ad2646715ba9c",
+    "64ad5a4b1d1f4b1a2c3e9f01",
+    "65f0c2d9a8e7b61234abcd90",
+)
+"""The ids that appear as `lastMessageConversationProviderId` (custom SMS/email providers)."""
+
+OFF_SPEC_MESSAGE_TYPES = ("TYPE_NO_SHOW", "TYPE_VOICEMAIL")
+"""`lastMessageType` values real responses carry beyond the spec's enum."""
+
+LAST_MESSAGE_TYPES = (*MESSAGE_TYPES, *OFF_SPEC_MESSAGE_TYPES)
+"""Every `lastMessageType` the generator uses."""
+
+MESSAGE_TYPE_CODES = {
+    **{name: k + 1 for k, name in enumerate(MESSAGE_TYPES)},
+    "TYPE_NO_SHOW": 100,
+    "TYPE_VOICEMAIL": 101,
+}
+"""The integer each message type has in `messageTypes`: its place in the spec's enum (from
+1); 100 and 101 for the off-spec ones."""
+
+INTERNAL_COMMENT = "TYPE_INTERNAL_COMMENT"
+CALL_TYPES = frozenset({"TYPE_CALL", "TYPE_VOICEMAIL", "TYPE_NO_SHOW"})
+"""Types whose conversations lack `lastMessageBody` or have a null `lastMessageDirection`."""
 
 TAGS = (
     "lead",
@@ -118,7 +152,7 @@ _COMPANIES = (
     "Blue Bottle 🍼 Co",
     "Northwind Traders",
 )
-_BODIES = (
+BODIES = (
     "Hi! Are you still open today?",
     "Thanks, see you tomorrow.",
     "Can you send me the invoice?",
@@ -145,10 +179,28 @@ _BODIES = (
     "Tab\tseparated\tvalues",
 )
 
-# Heavier weights for the channels real inboxes are made of.
-_MESSAGE_TYPE_WEIGHTS = tuple(
-    {"TYPE_SMS": 30, "TYPE_EMAIL": 20, "TYPE_CALL": 15}.get(name, 1) for name in MESSAGE_TYPES
+# Heavier weights for the channels real inboxes are made of; about 3 % each off the spec.
+MESSAGE_TYPE_CUM_WEIGHTS = list(
+    itertools.accumulate(
+        {"TYPE_SMS": 30, "TYPE_EMAIL": 20, "TYPE_CALL": 15}.get(name, 1)
+        if name not in OFF_SPEC_MESSAGE_TYPES
+        else 3.5
+        for name in LAST_MESSAGE_TYPES
+    )
 )
+# The shares of conversations with: a last message sent (not received), an outbound action
+# that is manual, a lastManualMessageDate (else null, or absent on the last 14 %), a photo,
+# scores, mentions, a provider id, a second channel in messageTypes.
+OUTBOUND_SHARE = 0.45
+MANUAL_SHARE = 0.55
+_MANUAL_DATE_SHARE = 0.14
+_MANUAL_DATE_NULL_UPTO = 0.86
+_PHOTO_SHARE = 0.12
+_SCORED_SHARE = 0.2
+_MENTIONED_SHARE = 0.08
+_PROVIDER_SHARE = 0.2
+_TWO_CHANNELS_SHARE = 0.3
+_SECOND_CHANNELS = ("TYPE_SMS", "TYPE_EMAIL", "TYPE_CALL")
 _CONVERSATION_TYPE_WEIGHTS = (60, 25, 8, 4, 3)
 
 _MISSING = object()
@@ -191,8 +243,10 @@ def generate_conversations(
     `lastMessageDate` grows from `start_ms` over about `span_days`; with probability `ties`
     a conversation's `lastMessageDate` equals the previous one's, so high values make long
     runs of equal sort values. With `ties=0` no two share a `lastMessageDate`. Every
-    conversation has `id`, `locationId`, `dateAdded`, `dateUpdated`, `lastMessageDate` and
-    `sort` (`[lastMessageDate]`); other fields are missing or null on a share of them.
+    conversation has `id`, `locationId`, `dateAdded`, `dateUpdated`, `lastMessageDate`,
+    `mentions`, `scoring`, `messageTypes`, `isLastMessageInternalComment`, `profilePhoto`
+    (mostly null) and, last, `sort` (`[lastMessageDate]`); other fields are missing or null
+    on a share of them.
     """
     if count < 0:
         raise ValueError("count must not be negative")
@@ -209,12 +263,12 @@ def _generate(
 ) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     rand = rng.random
-    conv_ids = _unique_ids(rng, count)
-    contact_ids = _unique_ids(rng, count)
+    conv_ids = unique_ids(rng, count)
+    contact_ids = unique_ids(rng, count)
     names = rng.choices(_NAMES, cum_weights=_NAME_CUM_WEIGHTS, k=count)
-    message_types = rng.choices(MESSAGE_TYPES, weights=_MESSAGE_TYPE_WEIGHTS, k=count)
+    message_types = rng.choices(LAST_MESSAGE_TYPES, cum_weights=MESSAGE_TYPE_CUM_WEIGHTS, k=count)
     conv_types = rng.choices(CONVERSATION_TYPES, weights=_CONVERSATION_TYPE_WEIGHTS, k=count)
-    bodies = rng.choices(_BODIES, k=count)
+    bodies = rng.choices(BODIES, k=count)
     unread = rng.choices((0, 1, 2, 3, 5, 12), weights=(60, 20, 8, 6, 4, 2), k=count)
     assigned = rng.choices((*USER_IDS, _MISSING, None), weights=(9,) * 8 + (18, 10), k=count)
     followers = rng.choices(_FOLLOWER_SETS, weights=_FOLLOWER_WEIGHTS, k=count)
@@ -228,30 +282,41 @@ def _generate(
     for i in range(count):
         name, handle = names[i]
         last = dates[i]
-        outbound = rand() < 0.45
-        manual = rand() < 0.55
+        kind = message_types[i]
+        outbound = rand() < OUTBOUND_SHARE
+        manual = rand() < MANUAL_SHARE
         conv: dict[str, Any] = {
             "id": conv_ids[i],
             "contactId": contact_ids[i],
             "locationId": location_id,
             "lastMessageBody": bodies[i],
-            "lastMessageType": message_types[i],
+            "lastMessageType": kind,
             "type": conv_types[i],
             "unreadCount": 0 if outbound else unread[i],
             "fullName": name,
             "contactName": name,
             "email": f"{handle}{i % 997}@{domains[i]}",
             "phone": f"+1555{int(rand() * 10_000_000):07d}",
+            "profilePhoto": (
+                _photo(location_id, contact_ids[i]) if rand() < _PHOTO_SHARE else None
+            ),
             "dateAdded": last - int(rand() * 90 * _DAY_MS),
             "dateUpdated": last + int(rand() * _DAY_MS),
             "lastMessageDate": last,
             "lastMessageDirection": "outbound" if outbound else "inbound",
             "lastOutboundMessageAction": "manual" if manual else "automated",
+            "isLastMessageInternalComment": kind == INTERNAL_COMMENT,
+            "messageTypes": _message_codes(kind, rand),
         }
-        if rand() < 0.8:
+        if kind in CALL_TYPES:
+            drop_body_or_direction(conv, rand)
+        chance = rand()
+        if chance < _MANUAL_DATE_SHARE:
             conv["lastManualMessageDate"] = (
                 last if manual and outbound else last - int(rand() * 30 * _DAY_MS)
             )
+        elif chance < _MANUAL_DATE_NULL_UPTO:
+            conv["lastManualMessageDate"] = None
         if assigned[i] is not _MISSING:
             conv["assignedTo"] = assigned[i]
         conv["followers"] = list(followers[i])
@@ -260,20 +325,53 @@ def _generate(
             conv["companyName"] = companies[i]
         conv["starred"] = rand() < 0.1
         conv["inbox"] = rand() < 0.9
-        if rand() < 0.4:
-            conv["scoring"] = _scoring(rand)
+        conv["scoring"] = _scoring(rand) if rand() < _SCORED_SHARE else []
         conv["attributed"] = rand() < 0.5
-        if rand() < 0.15:
-            # Another conversation's followers: varied enough, and no extra random column.
-            conv["mentions"] = list(followers[(i * 7 + 3) % count]) or [USER_IDS[i % 8]]
+        # Another conversation's followers: varied enough, and no extra random column.
+        conv["mentions"] = (
+            list(followers[(i * 7 + 3) % count]) or [USER_IDS[i % 8]]
+            if rand() < _MENTIONED_SHARE
+            else []
+        )
+        if rand() < _PROVIDER_SHARE:
+            conv["lastMessageConversationProviderId"] = PROVIDER_IDS[int(rand() * 3)]
         conv["sort"] = [last]
         append(conv)
 
     _knock_out_optional_fields(rng, conversations)
+    for conv in conversations:
+        if conv["isLastMessageInternalComment"] and conv.get("lastMessageType") is None:
+            conv["isLastMessageInternalComment"] = False
     return conversations
 
 
-def _unique_ids(rng: random.Random, count: int) -> list[str]:
+def drop_body_or_direction(conv: dict[str, Any], rand: Callable[[], float]) -> None:
+    """Make `conv` look like a call: no `lastMessageBody`, or else a null direction (half each)."""
+    if rand() < 0.5:
+        conv.pop("lastMessageBody", None)
+    else:
+        conv["lastMessageDirection"] = None
+
+
+def message_code(kind: str) -> int:
+    """The integer `messageTypes` holds for a message type (0 for an unknown one)."""
+    return MESSAGE_TYPE_CODES.get(kind, 0)
+
+
+def _message_codes(kind: str, rand: Callable[[], float]) -> list[int]:
+    """`messageTypes`: the last message's channel, sometimes beside an earlier one."""
+    code = message_code(kind)
+    if rand() < _TWO_CHANNELS_SHARE:
+        other = message_code(_SECOND_CHANNELS[int(rand() * len(_SECOND_CHANNELS))])
+        return sorted({code, other})
+    return [code]
+
+
+def _photo(location_id: str, contact_id: str) -> str:
+    return f"https://storage.googleapis.com/msgsndr/{location_id}/media/{contact_id}.jpeg"
+
+
+def unique_ids(rng: random.Random, count: int) -> list[str]:
     """Return `count` distinct 20-character alphanumeric ids (120 random bits each)."""
     text = base64.b64encode(rng.randbytes(15 * count)).translate(_ID_TABLE).decode("ascii")
     ids = [text[k : k + 20] for k in range(0, 20 * count, 20)]
@@ -281,7 +379,7 @@ def _unique_ids(rng: random.Random, count: int) -> list[str]:
         seen: set[str] = set()
         for k, value in enumerate(ids):
             while value in seen:
-                value = _unique_ids(rng, 1)[0]
+                value = unique_ids(rng, 1)[0]
             ids[k] = value
             seen.add(value)
     return ids
@@ -302,15 +400,16 @@ def _message_dates(
     return dates
 
 
-def _scoring(rand: Callable[[], float]) -> dict[str, int | float]:
+def _scoring(rand: Callable[[], float]) -> list[dict[str, Any]]:
     """Return scores for one to three profiles, whole numbers or halves from 0 to 100."""
-    scoring: dict[str, int | float] = {}
+    scoring: list[dict[str, Any]] = []
     for profile in SCORE_PROFILES:
         if rand() < 0.55:
             halves = int(rand() * 201)
-            scoring[profile] = halves // 2 if halves % 2 == 0 else halves / 2
+            score = halves // 2 if halves % 2 == 0 else halves / 2
+            scoring.append({"profileId": profile, "score": score})
     if not scoring:
-        scoring[SCORE_PROFILES[0]] = int(rand() * 101)
+        scoring.append({"profileId": SCORE_PROFILES[0], "score": int(rand() * 101)})
     return scoring
 
 
@@ -328,7 +427,7 @@ def _knock_out_optional_fields(rng: random.Random, conversations: list[dict[str,
 
 
 def _weighted_names() -> tuple[tuple[tuple[str, str], ...], list[float]]:
-    """Every full name the generator uses, and cumulative weights: a quarter are non-ASCII."""
+    """Every full name the generator uses, and cumulative weights: 60 % are non-ASCII."""
     western = [
         (f"{first} {last}", f"{fh}.{lh}")
         for (first, fh), (last, lh) in itertools.product(_WESTERN_FIRST, _WESTERN_LAST)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +24,17 @@ from .spec import (
 )
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "Filters",
     "Number",
     "QueryError",
     "SearchQuery",
+    "Test",
+    "matcher",
     "parse_query",
-    "select",
+    "query_pairs",
+    "score_of",
     "sort_value",
 ]
 
@@ -37,6 +42,12 @@ Number = int | float
 
 RECENT_MS = 7 * 86_400_000
 """`status=recents`: conversations whose last message is this close to the newest one."""
+
+INT64_MAX = 9_223_372_036_854_775_807
+"""The largest `startAfterDate`, and the sort value of a conversation lacking its value
+(ascending; descending, its negation)."""
+INT64_MIN = -9_223_372_036_854_775_808
+"""The smallest `startAfterDate`."""
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -126,6 +137,11 @@ def parse_query(pairs: Iterable[tuple[str, str]]) -> SearchQuery:
         cursor = _number(given["startAfterDate"][0])
         if cursor is None:
             errors.append("startAfterDate must be a number or an array of numbers")
+        elif not INT64_MIN <= cursor <= INT64_MAX:
+            errors.append(
+                f"startAfterDate must be between {INT64_MIN} and {INT64_MAX} (a 64-bit integer)"
+            )
+            cursor = None
     limit = _limit(single.get("limit"), errors)
     sort_by = single.get("sortBy", "last_message_date")
     sort_profile = single.get("sortScoreProfile") or None
@@ -177,27 +193,53 @@ def _filters(single: dict[str, str], numbers: dict[str, Number]) -> Filters:
     )
 
 
+def query_pairs(query: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Query-string pairs for a wire query given as a mapping; a list value repeats its name.
+
+    Values may be strings or numbers; None means "not sent".
+    """
+    return [
+        (name, _text(value))
+        for name, given in (query or {}).items()
+        if given is not None
+        for value in (given if isinstance(given, list | tuple) else [given])
+    ]
+
+
 def sort_value(conversation: dict[str, Any], sort_by: str, score_profile: str | None) -> Any:
-    """The value `conversation` sorts by, or None when it lacks one (it is then left out)."""
+    """The number `conversation` sorts by, or None when it lacks one (it then sorts last)."""
     if sort_by == "score_profile":
-        scoring = conversation.get("scoring")
-        value = scoring.get(score_profile) if isinstance(scoring, dict) else None
+        value = score_of(conversation, score_profile)
     else:
         value = conversation.get(_SORT_FIELDS[sort_by])
     return value if _is_number(value) else None
 
 
-def select(
-    conversations: Sequence[dict[str, Any]], filters: Filters, *, newest: Number | None
-) -> list[int]:
-    """Indices of the conversations `filters` selects; `newest` is the latest lastMessageDate."""
-    tests = _tests(filters, newest)
-    if not tests:
-        return list(range(len(conversations)))
-    return [i for i, conv in enumerate(conversations) if all(test(conv) for test in tests)]
+def score_of(conversation: dict[str, Any], profile: str | None) -> Any:
+    """The `score` of the first `scoring` entry for `profile`, or None."""
+    scoring = conversation.get("scoring")
+    if not isinstance(scoring, list):
+        return None
+    for entry in scoring:
+        if isinstance(entry, dict) and entry.get("profileId") == profile:
+            return entry.get("score")
+    return None
 
 
 Test = Callable[[dict[str, Any]], bool]
+
+
+def matcher(filters: Filters, newest: Number | None) -> Test | None:
+    """A test of whether a conversation passes `filters` (None: every one does).
+
+    `newest` is the latest lastMessageDate, which `status=recents` is measured from.
+    """
+    tests = _tests(filters, newest)
+    if not tests:
+        return None
+    if len(tests) == 1:
+        return tests[0]
+    return lambda c: all(test(c) for test in tests)
 
 
 def _tests(f: Filters, newest: Number | None) -> list[Test]:
@@ -272,12 +314,7 @@ def _status_test(status: str, newest: Number | None) -> Test:
 
 
 def _score_test(profile: str, low: Number | None, high: Number | None) -> Test:
-    def test(c: dict[str, Any]) -> bool:
-        scoring = c.get("scoring")
-        score = scoring.get(profile) if isinstance(scoring, dict) else None
-        return _within(score, low, high)
-
-    return test
+    return lambda c: _within(score_of(c, profile), low, high)
 
 
 def _range_test(field: str, low: Number | None, high: Number | None) -> Test:
@@ -312,6 +349,12 @@ def _limit(text: str | None, errors: list[str]) -> int:
         errors.append(f"limit must be between 1 and {MAX_LIMIT}")
         return DEFAULT_LIMIT
     return int(number)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
 
 
 def _id_set(text: str | None) -> frozenset[str] | None:

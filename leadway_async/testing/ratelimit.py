@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -12,10 +13,15 @@ __all__ = ["Quota", "RateLimiter", "WindowMode"]
 
 WindowMode = Literal["fixed", "sliding"]
 
+_DAY_MS = 86_400_000
+
 
 @dataclass(frozen=True)
 class Quota:
-    """The outcome of one request against the limits, and what the headers report."""
+    """The outcome of one request against the limits, and what the headers report.
+
+    `daily_reset_ms` is how long until the daily budget starts afresh (next UTC midnight).
+    """
 
     allowed: bool
     daily_exhausted: bool
@@ -24,6 +30,7 @@ class Quota:
     interval_ms: int
     max_requests: int
     remaining: int
+    daily_reset_ms: int
 
     def headers(self) -> dict[str, str]:
         """The `X-RateLimit-*` headers the real API sends with every answer."""
@@ -33,6 +40,7 @@ class Quota:
             "X-RateLimit-Interval-Milliseconds": str(self.interval_ms),
             "X-RateLimit-Max": str(self.max_requests),
             "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Daily-Reset": str(self.daily_reset_ms),
         }
 
 
@@ -49,7 +57,8 @@ class RateLimiter:
     """Counts requests per key in a burst window ("fixed" or "sliding") and per UTC day.
 
     A fixed window opens with the first request after the previous one closed. A refused
-    request counts against neither limit.
+    request counts against neither limit. `clock` (seconds) times the burst window;
+    `wall_clock` (Unix seconds) tells the day, which ends at UTC midnight.
     """
 
     def __init__(
@@ -60,7 +69,7 @@ class RateLimiter:
         mode: WindowMode = "fixed",
         daily_limit: int = 200_000,
         clock: Callable[[], float] = time.monotonic,
-        today: Callable[[], int] = lambda: int(time.time() // 86_400),
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if mode not in ("fixed", "sliding"):
             raise ValueError(f"rate limit mode must be 'fixed' or 'sliding', not {mode!r}")
@@ -71,14 +80,15 @@ class RateLimiter:
         self.mode = mode
         self.daily_limit = daily_limit
         self._clock = clock
-        self._today = today
+        self._wall_clock = wall_clock
         self._usage: dict[Hashable, _Usage] = {}
 
     def hit(self, key: Hashable) -> Quota:
         """Count one request for `key` if the limits allow it; say whether they did."""
         usage = self._usage.setdefault(key, _Usage())
         now = self._clock() * 1000
-        today = self._today()
+        wall_ms = self._wall_clock() * 1000
+        today = int(wall_ms // _DAY_MS)
         if usage.day != today:
             usage.day, usage.daily_used = today, 0
         used = self._window_used(usage, now)
@@ -99,6 +109,7 @@ class RateLimiter:
             interval_ms=self.interval_ms,
             max_requests=self.max_requests,
             remaining=max(0, self.max_requests - used),
+            daily_reset_ms=math.ceil((today + 1) * _DAY_MS - wall_ms),
         )
 
     def reset(self) -> None:

@@ -18,7 +18,8 @@ class RecordedRequest:
     `query` holds each parameter's first value (`raw_query` has everything); `headers` are
     case-insensitive and never include Authorization. `status` is the status line sent, or
     None when the connection was closed before any answer; `fault` names the injected
-    fault, if any. `time` is the Unix time it arrived.
+    fault, if any. `trace_id` is the `traceId` of the answer's body (also `request_id`);
+    `time` is the Unix time it arrived.
     """
 
     method: str
@@ -28,8 +29,13 @@ class RecordedRequest:
     headers: CIMultiDictProxy[str]
     status: int | None
     fault: str | None
-    request_id: str
+    trace_id: str
     time: float
+
+    @property
+    def request_id(self) -> str:
+        """The `traceId` of the answer (the name this field had before)."""
+        return self.trace_id
 
 
 class Recorder:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -12,10 +13,11 @@ from .app import build_app
 from .controls import EmulatorControls
 from .data import generate_conversations
 from .faults import FaultPlan, Faults
+from .live import LiveChanges, LiveWorld
 from .ratelimit import RateLimiter, WindowMode
 from .recording import Recorder
+from .spec import VERSIONS
 from .state import EmulatorState
-from .store import ConversationStore
 from .threaded import ThreadedEmulator
 
 __all__ = ["DEFAULT_LOCATION_ID", "DEFAULT_TOKEN", "LeadwayEmulator"]
@@ -31,7 +33,10 @@ class LeadwayEmulator(EmulatorControls):
     """A local Leadway conversations search API, on a real loopback socket.
 
     `conversations` is a number to generate (seeded by `seed`, with `ties` the chance of
-    repeating the previous lastMessageDate) or the wire dicts to serve. Use it as
+    repeating the previous lastMessageDate) or the wire dicts to serve. `versions` are the
+    `Version` headers accepted. `live` makes conversations change while it serves (see
+    `LiveChanges`; `live` on the emulator answers what happened). `clock` (Unix seconds)
+    times the live changes and the daily quota's reset. Use it as
     `async with LeadwayEmulator(...) as emu:`, or `with LeadwayEmulator(...).run_in_thread()
     as emu:` from synchronous code or another event loop.
     """
@@ -54,6 +59,9 @@ class LeadwayEmulator(EmulatorControls):
         latency_ms: float = 0,
         faults: Faults | None = None,
         record_limit: int | None = 100_000,
+        versions: Iterable[str] = VERSIONS,
+        live: LiveChanges | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(conversations, int):
             data = generate_conversations(
@@ -65,16 +73,21 @@ class LeadwayEmulator(EmulatorControls):
             raise ValueError("retry_after must not be negative")
         if latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        accepted = (versions,) if isinstance(versions, str) else tuple(versions)
+        if not accepted or not all(isinstance(v, str) and v for v in accepted):
+            raise ValueError("versions must be one or more non-empty strings")
         self._state = EmulatorState(
             token=token,
             location_id=location_id,
-            store=ConversationStore(data),
+            live=LiveWorld(data, location_id=location_id, changes=live, clock=clock),
             limiter=RateLimiter(
                 max_requests=rate_limit_max,
                 interval_ms=rate_limit_interval_ms,
                 mode=rate_limit_mode,
                 daily_limit=daily_limit,
+                wall_clock=clock,
             ),
+            versions=accepted,
             plan=FaultPlan(faults),
             recorder=Recorder(record_limit),
             retry_after=retry_after,
@@ -109,10 +122,12 @@ class LeadwayEmulator(EmulatorControls):
             raise
         host, port = runner.addresses[0][:2]
         self._url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        self._state.live.begin()
 
     async def aclose(self) -> None:
         """Stop listening and close every connection; calling it again does nothing."""
         self._closed = True
+        self._state.live.end()
         runner, self._runner = self._runner, None
         self._url = None
         if runner is not None:

@@ -1,14 +1,17 @@
 """What the real search endpoint names: its path, versions, query parameters and enum values.
 
 Copied by hand from the official OpenAPI file (operationId `search-conversation`), so the
-emulator does not share a single definition with the client it is meant to check.
+emulator does not share a single definition with the client it is meant to check. The
+versions beyond the spec's are the ones recorded in use.
 """
 
 from __future__ import annotations
 
 SEARCH_PATH = "/conversations/search"
 
-VERSIONS = ("2021-07-28", "2021-04-15")
+VERSIONS = ("2021-07-28", "2021-04-15", "2023-02-21", "v3")
+"""The `Version` header values accepted by default: Leadway's page, the spec, the Node and
+Python SDKs."""
 
 QUERY_PARAMETERS = (
     "locationId",

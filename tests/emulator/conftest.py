@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,31 @@ from leadway_async.testing.pytest_plugin import (  # noqa: F401
 )
 
 SEARCH = "/conversations/search"
+
+
+def untraced(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` without its `traceId`, which must be there, a UUID4 in canonical form."""
+    rest = dict(body)
+    trace = rest.pop("traceId")
+    assert isinstance(trace, str)
+    assert str(uuid.UUID(trace)) == trace
+    assert uuid.UUID(trace).version == 4
+    return rest
+
+
+class FakeClock:
+    """A clock tests move by hand, in Unix seconds."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        """Move on by `seconds`; return the new time."""
+        self.now += seconds
+        return self.now
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -30,6 +31,10 @@ async def test_the_command_serves_until_interrupted(
         "--conversations=50",
         "--seed=7",
         "--token=pit-cli-test",
+        "--versions=v3, 2099-01-01",
+        "--messages-per-s=400",
+        "--created-per-s=100",
+        "--index-lag-s=30",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": path},
@@ -47,13 +52,31 @@ async def test_the_command_serves_until_interrupted(
         assert exports["LEADWAY_TOKEN"] == "pit-cli-test"
         assert url in lines[0]
 
-        async with http.get(
-            f"{url}/conversations/search",
-            params={"locationId": exports["LEADWAY_LOCATION_ID"]},
-            headers={"Authorization": "Bearer pit-cli-test", "Version": "2021-07-28"},
-        ) as answer:
+        started = time.time()
+        await asyncio.sleep(0.1)
+        search = f"{url}/conversations/search"
+        params = {"locationId": exports["LEADWAY_LOCATION_ID"]}
+        token = {"Authorization": "Bearer pit-cli-test"}
+        async with http.get(search, params=params, headers={**token, "Version": "v3"}) as answer:
             assert answer.status == 200
-            assert (await answer.json())["total"] == 50
+            body = await answer.json()
+        assert body["total"] == 50  # creations wait 30 s for the index
+        newest = body["conversations"][0]
+        assert newest["lastMessageDate"] >= started * 1000  # a live message moved it first
+        async with http.get(
+            search, params=params, headers={**token, "Version": "2099-01-01"}
+        ) as other:
+            assert other.status == 200
+        async with http.get(
+            search, params=params, headers={**token, "Version": "2021-07-28"}
+        ) as refused:
+            assert refused.status == 400
+        span = {"from": str(started), "to": str(time.time())}
+        async with http.get(f"{url}/_emulator/live", params=span, headers=token) as live:
+            truth = await live.json()
+        assert newest["id"] in truth["moved"]
+        assert truth["created"]
+        assert len(truth["present_throughout"]) <= 50
     finally:
         if process.returncode is None:
             process.send_signal(stop)
@@ -70,7 +93,9 @@ def test_the_parser_knows_every_option() -> None:
             *("--ties", "0.5", "--token", "t", "--location-id", "L", "--rate-limit-max", "7"),
             *("--rate-limit-interval-ms", "500", "--rate-limit-mode", "sliding"),
             *("--daily-limit", "99", "--retry-after", "1.5", "--latency-ms", "20"),
-            *("--fault-rate", "0.1", "--fault-kinds", "drop,truncate"),
+            *("--fault-rate", "0.1", "--fault-kinds", "drop,truncate", "--versions", "v3"),
+            *("--messages-per-s", "20", "--created-per-s", "1.5", "--deleted-per-s", "0.5"),
+            *("--read-per-s", "2", "--index-lag-s", "3"),
         ]
     )
     assert vars(args) == {
@@ -89,7 +114,16 @@ def test_the_parser_knows_every_option() -> None:
         "latency_ms": 20.0,
         "fault_rate": 0.1,
         "fault_kinds": "drop,truncate",
+        "versions": "v3",
+        "messages_per_s": 20.0,
+        "created_per_s": 1.5,
+        "deleted_per_s": 0.5,
+        "read_per_s": 2.0,
+        "index_lag_s": 3.0,
     }
+    defaults = build_parser().parse_args([])
+    assert defaults.versions == "2021-07-28,2021-04-15,2023-02-21,v3"
+    assert (defaults.messages_per_s, defaults.index_lag_s) == (0.0, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -100,6 +134,9 @@ def test_the_parser_knows_every_option() -> None:
         ["--ties", "3"],
         ["--rate-limit-mode", "leaky"],
         ["--conversations", "many"],
+        ["--versions", " , "],
+        ["--messages-per-s", "-1"],
+        ["--index-lag-s", "inf"],
     ],
 )
 def test_bad_options_exit_with_status_2(

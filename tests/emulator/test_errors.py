@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from leadway_async.testing import LeadwayEmulator
 
-from .conftest import Api
+from .conftest import Api, untraced
 
 UNAUTHORIZED = {
     "statusCode": 401,
@@ -31,8 +32,8 @@ async def test_missing_or_wrong_token_is_401(
         headers=headers,
     ) as answer:
         assert answer.status == 401
-        assert await answer.json() == UNAUTHORIZED
-        assert answer.headers["X-Request-Id"]
+        assert untraced(await answer.json()) == UNAUTHORIZED
+        assert "X-Request-Id" not in answer.headers
         assert "X-RateLimit-Remaining" not in answer.headers
 
 
@@ -41,18 +42,18 @@ async def test_the_bearer_scheme_is_case_insensitive(api: Api, emulator: Leadway
     assert reply.status == 200
 
 
-@pytest.mark.parametrize("version", ["2021-07-28", "2021-04-15"])
-async def test_both_versions_are_accepted(version: str, api: Api) -> None:
+@pytest.mark.parametrize("version", ["2021-07-28", "2021-04-15", "2023-02-21", "v3"])
+async def test_each_default_version_is_accepted(version: str, api: Api) -> None:
     assert (await api.get(headers={"Version": version})).status == 200
 
 
-@pytest.mark.parametrize("version", ["", "2021-07-29", "v1"])
+@pytest.mark.parametrize("version", ["", "2021-07-29", "v1", "V3", "v4", "2023-02-22"])
 async def test_an_unsupported_version_is_400(version: str, api: Api) -> None:
     reply = await api.get(headers={"Version": version})
     assert reply.status == 400
-    assert reply.body == {
+    assert untraced(reply.body) == {
         "statusCode": 400,
-        "message": "Version header must be 2021-07-28 or 2021-04-15",
+        "message": "Version header must be 2021-07-28 or 2021-04-15 or 2023-02-21 or v3",
     }
 
 
@@ -63,7 +64,7 @@ async def test_a_missing_version_is_400(api: Api, emulator: LeadwayEmulator) -> 
         headers={"Authorization": f"Bearer {emulator.token}"},
     ) as answer:
         assert answer.status == 400
-        assert await answer.json() == {
+        assert untraced(await answer.json()) == {
             "statusCode": 400,
             "message": "Version header was not found",
         }
@@ -73,13 +74,13 @@ async def test_a_missing_version_is_400(api: Api, emulator: LeadwayEmulator) -> 
 async def test_a_missing_location_is_400(params: list[tuple[str, str]], api: Api) -> None:
     reply = await api.get(params, location=False)
     assert reply.status == 400
-    assert reply.body == {"statusCode": 400, "message": "locationId is required"}
+    assert untraced(reply.body) == {"statusCode": 400, "message": "locationId is required"}
 
 
 async def test_another_location_is_403(api: Api) -> None:
     reply = await api.get({"locationId": "someOtherLocation000"}, location=False)
     assert reply.status == 403
-    assert reply.body == {
+    assert untraced(reply.body) == {
         "statusCode": 403,
         "message": "The token does not have access to this location.",
         "error": "Forbidden",
@@ -90,7 +91,7 @@ async def test_another_location_is_403(api: Api) -> None:
 async def test_any_other_path_is_404(path: str, api: Api) -> None:
     reply = await api.get(path=path)
     assert reply.status == 404
-    assert reply.body == {
+    assert untraced(reply.body) == {
         "statusCode": 404,
         "message": f"Cannot GET {path.partition('?')[0]}",
         "error": "Not Found",
@@ -111,7 +112,7 @@ async def test_another_method_is_404(api: Api, emulator: LeadwayEmulator) -> Non
 async def test_an_unknown_parameter_is_422_with_a_list_message(api: Api) -> None:
     reply = await api.get({"foo": "1", "limit": "5"})
     assert reply.status == 422
-    assert reply.body == {
+    assert untraced(reply.body) == {
         "statusCode": 422,
         "message": ["property foo should not exist"],
         "error": "Unprocessable Entity",
@@ -150,5 +151,46 @@ async def test_error_answers_to_authenticated_requests_carry_the_headers(api: Ap
         await api.get({"locationId": "someOtherLocation000"}, location=False),
     ):
         assert reply.headers["Content-Type"] == "application/json; charset=utf-8"
-        assert reply.headers["X-Request-Id"]
+        assert "X-Request-Id" not in reply.headers
         assert reply.headers["X-RateLimit-Max"] == "1000000"
+
+
+async def test_every_body_carries_a_fresh_trace_id_and_no_request_id_header(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with LeadwayEmulator(conversations=5, rate_limit_max=4) as emulator:
+        api = Api(emulator, http)
+        replies = [
+            await api.get(),
+            await api.get(headers={"Authorization": "Bearer wrong"}),
+            await api.get(path="/nowhere"),
+            await api.get({"limit": "0"}),
+            await api.get(),
+            await api.get(),  # the fifth counted request: over the burst limit of 4
+        ]
+    assert [r.status for r in replies] == [200, 401, 404, 422, 200, 429]
+    traces = [r.body["traceId"] for r in replies]
+    for reply in replies:
+        untraced(reply.body)  # a UUID4 string
+        assert "X-Request-Id" not in reply.headers
+    assert list(replies[0].body) == ["conversations", "total", "traceId"]
+    assert len(set(traces)) == len(traces)
+    assert [r.trace_id for r in emulator.requests] == traces
+
+
+async def test_the_accepted_versions_can_be_chosen(http: aiohttp.ClientSession) -> None:
+    async with LeadwayEmulator(conversations=3, versions=["2099-01-01", "v4"]) as emulator:
+        api = Api(emulator, http)
+        assert emulator.versions == ("2099-01-01", "v4")
+        assert (await api.get(headers={"Version": "v4"})).status == 200
+        assert (await api.get(headers={"Version": "2099-01-01"})).status == 200
+        refused = await api.get(headers={"Version": "2021-07-28"})
+    assert refused.status == 400
+    assert untraced(refused.body) == {
+        "statusCode": 400,
+        "message": "Version header must be 2099-01-01 or v4",
+    }
+    assert LeadwayEmulator(conversations=1, versions="v3").versions == ("v3",)
+    for bad in ([], [""], ["v3", ""]):
+        with pytest.raises(ValueError, match="versions"):
+            LeadwayEmulator(conversations=1, versions=bad)

@@ -12,9 +12,12 @@ import pytest
 from leadway_async.testing import LeadwayEmulator
 from leadway_async.testing.ratelimit import RateLimiter
 
-from .conftest import Api
+from .conftest import Api, FakeClock, untraced
 
 TOO_MANY = {"statusCode": 429, "message": "Too many requests", "error": "Too Many Requests"}
+
+
+DAY_S = 86_400
 
 
 class Clock:
@@ -25,9 +28,12 @@ class Clock:
     def seconds(self) -> float:
         return self.ms / 1000
 
+    def wall(self) -> float:
+        return self.day * DAY_S + 1.0
+
 
 def limiter(clock: Clock, **options: Any) -> RateLimiter:
-    return RateLimiter(clock=clock.seconds, today=lambda: clock.day, **options)
+    return RateLimiter(clock=clock.seconds, wall_clock=clock.wall, **options)
 
 
 def allowed_at(limits: RateLimiter, clock: Clock, times: list[float]) -> list[bool]:
@@ -93,6 +99,20 @@ def test_the_daily_budget_is_final_until_the_next_day() -> None:
     assert limits.hit("k").allowed
 
 
+def test_the_daily_reset_counts_down_to_utc_midnight_by_the_wall_clock() -> None:
+    wall = FakeClock(20_000 * DAY_S + 3600.25)  # 01:00:00.250 UTC
+    limits = RateLimiter(daily_limit=3, wall_clock=wall)
+    first = limits.hit("k")
+    assert first.daily_reset_ms == 82_799_750
+    assert first.headers()["X-RateLimit-Daily-Reset"] == "82799750"
+    wall.now = 20_001 * DAY_S - 0.0005  # half a millisecond before midnight: rounded up
+    assert limits.hit("k").daily_reset_ms == 1
+    assert limits.hit("k").daily_remaining == 0
+    wall.now = 20_001 * DAY_S  # midnight: a new day, a whole day to go
+    fresh = limits.hit("k")
+    assert (fresh.allowed, fresh.daily_remaining, fresh.daily_reset_ms) == (True, 2, 86_400_000)
+
+
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="mode"):
         RateLimiter(mode="leaky")  # type: ignore[arg-type]
@@ -118,7 +138,7 @@ async def start(http: aiohttp.ClientSession) -> AsyncIterator[Callable[..., Any]
         await emulator.aclose()
 
 
-async def test_every_answer_carries_the_rate_limit_headers_and_a_request_id(start: Start) -> None:
+async def test_every_answer_carries_the_rate_limit_headers_and_a_trace_id(start: Start) -> None:
     api = await start(rate_limit_max=5, rate_limit_interval_ms=60_000, daily_limit=1000)
     replies = [await api.get() for _ in range(3)]
     assert [r.headers["X-RateLimit-Remaining"] for r in replies] == ["4", "3", "2"]
@@ -127,7 +147,29 @@ async def test_every_answer_carries_the_rate_limit_headers_and_a_request_id(star
         assert reply.headers["X-RateLimit-Limit-Daily"] == "1000"
         assert reply.headers["X-RateLimit-Interval-Milliseconds"] == "60000"
         assert reply.headers["X-RateLimit-Max"] == "5"
-    assert len({r.headers["X-Request-Id"] for r in replies}) == 3
+        assert 0 < int(reply.headers["X-RateLimit-Daily-Reset"]) <= 86_400_000
+        assert "X-Request-Id" not in reply.headers
+    assert len({r.body["traceId"] for r in replies}) == 3
+
+
+async def test_the_daily_reset_header_follows_the_emulators_clock(start: Start) -> None:
+    clock = FakeClock(20_000 * DAY_S + 3600.25)
+    api = await start(clock=clock, daily_limit=2, retry_after=1)
+    first = await api.get()
+    assert first.headers["X-RateLimit-Daily-Reset"] == "82799750"
+    clock.advance(1.5)
+    second = await api.get()
+    assert second.headers["X-RateLimit-Daily-Reset"] == "82798250"
+    clock.advance(600)
+    refused = await api.get()  # the daily budget is spent: the header says how long for
+    assert (refused.status, refused.headers["X-RateLimit-Daily-Remaining"]) == (429, "0")
+    assert refused.headers["X-RateLimit-Daily-Reset"] == "82198250"
+    elsewhere = await api.get({"locationId": "anotherLocation00000"}, location=False)
+    assert (elsewhere.status, elsewhere.headers["X-RateLimit-Daily-Reset"]) == (403, "82198250")
+    clock.now = 20_001 * DAY_S + 0.001  # just past midnight
+    after = await api.get()
+    assert after.status == 200
+    assert after.headers["X-RateLimit-Daily-Reset"] == "86399999"
 
 
 @pytest.mark.parametrize("mode", ["fixed", "sliding"])
@@ -136,7 +178,7 @@ async def test_the_burst_window_is_enforced_then_clears(mode: str, start: Start)
     statuses = [(await api.get()).status for _ in range(3)]
     refused = await api.get()
     assert statuses == [200, 200, 200]
-    assert (refused.status, refused.body) == (429, TOO_MANY)
+    assert (refused.status, untraced(refused.body)) == (429, TOO_MANY)
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     assert "Retry-After" not in refused.headers
     assert api.emulator.count_429 == 1
@@ -170,7 +212,7 @@ async def test_a_spent_daily_budget_is_429_with_daily_remaining_zero(start: Star
     api = await start(daily_limit=2, retry_after=1)
     assert [(await api.get()).status for _ in range(2)] == [200, 200]
     refused = await api.get()
-    assert (refused.status, refused.body) == (429, TOO_MANY)
+    assert (refused.status, untraced(refused.body)) == (429, TOO_MANY)
     assert refused.headers["X-RateLimit-Daily-Remaining"] == "0"
     assert "Retry-After" not in refused.headers  # waiting seconds will not help
     assert api.emulator.count_429 == 1

@@ -36,13 +36,20 @@ async def test_each_request_is_recorded_without_its_authorization(
     for record in emulator.requests:
         assert "Authorization" not in record.headers
         assert emulator.token not in repr(record)
-    assert len({r.request_id for r in emulator.requests}) == 3
+    assert len({r.trace_id for r in emulator.requests}) == 3
     assert emulator.request_count == 3
 
 
-async def test_the_request_id_recorded_is_the_one_sent(api: Api, emulator: LeadwayEmulator) -> None:
-    reply = await api.get()
-    assert emulator.requests[-1].request_id == reply.headers["X-Request-Id"]
+async def test_the_trace_id_recorded_is_the_one_sent(api: Api, emulator: LeadwayEmulator) -> None:
+    replies = [
+        await api.get(),
+        await api.get({"limit": "0"}),
+        await api.get(headers={"Authorization": "Bearer wrong"}),
+    ]
+    assert [r.status for r in replies] == [200, 422, 401]
+    records = emulator.requests
+    assert [r.trace_id for r in records] == [r.body["traceId"] for r in replies]
+    assert [r.request_id for r in records] == [r.trace_id for r in records]  # the old name
 
 
 async def test_clearing_the_record(api: Api, emulator: LeadwayEmulator) -> None:

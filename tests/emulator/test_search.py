@@ -10,11 +10,12 @@ import pytest
 
 from leadway_async.testing import SCORE_PROFILES, USER_IDS, LeadwayEmulator, generate_conversations
 
-from .conftest import Api
+from .conftest import Api, untraced
 
 Conv = dict[str, Any]
 Case = Callable[[list[Conv]], tuple[dict[str, str], Callable[[Conv], bool]]]
 WEEK_MS = 7 * 86_400_000
+LAST = 9_223_372_036_854_775_807  # the sort value of those lacking one, negated when desc
 U1, U2, U3 = USER_IDS[:3]
 P1, P2 = SCORE_PROFILES[:2]
 
@@ -29,7 +30,7 @@ def text_in(conv: Conv, needle: str) -> bool:
 
 
 def score(conv: Conv, profile: str) -> Any:
-    return (conv.get("scoring") or {}).get(profile)
+    return next((e["score"] for e in conv["scoring"] if e["profileId"] == profile), None)
 
 
 def recent(convs: list[Conv]) -> Callable[[Conv], bool]:
@@ -156,26 +157,39 @@ async def test_ascending_order_keeps_id_ascending_within_ties(
     ],
 )
 @pytest.mark.parametrize("order", ["asc", "desc"])
-async def test_sort_by_orders_by_its_field_and_leaves_out_those_lacking_it(
+async def test_sort_by_orders_by_its_field_and_keeps_those_lacking_it_last(
     params: dict[str, str],
     field: Callable[[Conv], Any],
     order: str,
     api: Api,
     emulator: LeadwayEmulator,
 ) -> None:
-    having = [c for c in emulator.conversations if field(c) is not None]
-    having.sort(key=lambda c: c["id"])
-    having.sort(key=field, reverse=order == "desc")
+    descending = order == "desc"
+    having = sorted((c for c in emulator.conversations if field(c) is not None), key=ids_of)
+    having.sort(key=field, reverse=descending)
+    lacking = sorted((c for c in emulator.conversations if field(c) is None), key=ids_of)
+    everything = having + lacking
+    last = -LAST if descending else LAST
 
     walked = await api.walk(**params, sort=order, limit="100")
     body = await api.search(**params, sort=order, limit="100")
 
-    assert body["total"] == len(having)
-    assert ids(body["conversations"]) == ids(having[:100])
+    assert body["total"] == len(emulator.conversations)
+    assert ids(body["conversations"]) == ids(everything[:100])
+    served = emulator.expected({**params, "sort": order})
+    assert ids(served) == ids(everything)
+    assert [c["sort"] for c in served] == [
+        [last] if field(c) is None else [field(c)] for c in everything
+    ]
     for conv in walked:
-        assert conv["sort"] == [field(conv)]
+        assert conv["sort"] == ([last] if field(conv) is None else [field(conv)])
     values = [c["sort"][0] for c in walked]
-    assert values == sorted(values, reverse=order == "desc")
+    assert values == sorted(values, reverse=descending)
+    assert len(set(ids(walked))) == len(walked)
+
+
+def ids_of(conv: Conv) -> str:
+    return str(conv["id"])
 
 
 async def test_the_cursor_is_strictly_after_in_both_directions(api: Api) -> None:
@@ -252,7 +266,7 @@ async def test_limit(api: Api) -> None:
 
 async def test_an_empty_result(api: Api) -> None:
     body = await api.search(id="nothing-has-this-id")
-    assert body == {"conversations": [], "total": 0}
+    assert untraced(body) == {"conversations": [], "total": 0}
 
 
 async def test_replacing_the_data_takes_effect_at_once(api: Api, emulator: LeadwayEmulator) -> None:
@@ -268,7 +282,7 @@ async def test_replacing_the_data_takes_effect_at_once(api: Api, emulator: Leadw
     emulator.set_conversations([custom])
     after = await api.search(status="unread")
     assert before["total"] > 1
-    assert after == {"conversations": [{**custom, "sort": [5]}], "total": 1}
+    assert untraced(after) == {"conversations": [{**custom, "sort": [5]}], "total": 1}
     assert emulator.conversations == [custom]
 
 
@@ -286,15 +300,19 @@ async def test_conversations_without_a_sort_field_are_served_with_one(
     assert body["conversations"] == [
         {"id": "a", "lastMessageDate": 2, "note": ',"sort":', "sort": [2]},
         {"id": "b", "lastMessageDate": 2, "sort": [2]},
+        {"id": "c", "lastMessageDate": None, "sort": [-LAST]},
     ]
-    assert body["total"] == 2
+    assert body["total"] == 3
 
 
-def test_every_conversation_needs_a_string_id(emulator: LeadwayEmulator) -> None:
+def test_every_conversation_needs_a_unique_string_id(emulator: LeadwayEmulator) -> None:
     with pytest.raises(ValueError, match="'id'"):
         emulator.set_conversations([{"lastMessageDate": 1}])
     with pytest.raises(ValueError, match="'id'"):
         LeadwayEmulator(conversations=[{"id": 5}])
+    with pytest.raises(ValueError, match="unique"):
+        emulator.set_conversations([{"id": "x"}, {"id": "y"}, {"id": "x"}])
+    assert len(emulator.conversations) == 400  # a refused set leaves the data as it was
 
 
 def test_expected_honours_the_cursor_and_ignores_the_limit(emulator: LeadwayEmulator) -> None:
