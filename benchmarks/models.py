@@ -22,7 +22,7 @@ import orjson
 from cattrs.gen import make_dict_structure_fn, override
 
 from leadway_async import Conversation
-from leadway_async._convert import WIRE_FIELDS, _structure_owned, page_from_payload
+from leadway_async._convert import WIRE_FIELDS, page_from_payload, structure_conversation
 from leadway_async.enums import ConversationType, MessageAction, MessageDirection, MessageType
 from leadway_async.models import RateLimit
 from leadway_async.testing import generate_conversations
@@ -45,6 +45,7 @@ def hand_written(raw: dict[str, Any]) -> Conversation:
     """What a careful person writes by hand: get each key, convert, call the constructor."""
     get = raw.get
     followers, tags, sort = get("followers"), get("tags"), get("sort")
+    mentions, message_types = get("mentions"), get("messageTypes")
     extra = {k: v for k, v in raw.items() if k not in _KNOWN}
     mt, ty = get("lastMessageType"), get("type")
     di, ac = get("lastMessageDirection"), get("lastOutboundMessageAction")
@@ -75,6 +76,11 @@ def hand_written(raw: dict[str, Any]) -> Conversation:
         scoring=get("scoring"),
         attributed=get("attributed"),
         sort=None if sort is None else tuple(sort),
+        mentions=None if mentions is None else tuple(mentions),
+        is_last_message_internal_comment=get("isLastMessageInternalComment"),
+        message_types=None if message_types is None else tuple(message_types),
+        profile_photo=get("profilePhoto"),
+        last_message_conversation_provider_id=get("lastMessageConversationProviderId"),
         extra=extra,
     )
 
@@ -106,9 +112,14 @@ class PlainConversation:
     company_name: str | None = None
     starred: bool | None = None
     inbox: bool | None = None
-    scoring: dict[str, float] | None = None
+    scoring: list[dict[str, Any]] | None = None
     attributed: bool | None = None
     sort: tuple[int, ...] | None = None
+    mentions: tuple[str, ...] | None = None
+    is_last_message_internal_comment: bool | None = None
+    message_types: tuple[int, ...] | None = None
+    profile_photo: str | None = None
+    last_message_conversation_provider_id: str | None = None
 
 
 def stock_cattrs() -> Any:
@@ -149,7 +160,7 @@ def run(conversations: int, pages_per_round: int, rounds: int) -> str:
     summaries = alternate(
         {
             "decode only (orjson)": over_pages(lambda raw: raw),
-            "leadway_async converter": over_pages(_structure_owned),
+            "leadway_async converter": over_pages(structure_conversation),
             "leadway_async page_from_payload": package_pages,
             "hand-written attrs": over_pages(hand_written),
             "stock cattrs": over_pages(structure_stock),

@@ -172,9 +172,14 @@ class PydanticConversation(pydantic.BaseModel):
     company_name: str | None = None
     starred: bool | None = None
     inbox: bool | None = None
-    scoring: dict[str, float] | None = None
+    scoring: list[dict[str, Any]] | None = None
     attributed: bool | None = None
     sort: tuple[int, ...] | None = None
+    mentions: tuple[str, ...] | None = None
+    is_last_message_internal_comment: bool | None = None
+    message_types: tuple[int, ...] | None = None
+    profile_photo: str | None = None
+    last_message_conversation_provider_id: str | None = None
 
 
 class PydanticPage(pydantic.BaseModel):

@@ -14,9 +14,10 @@ source is registered with `linecache`, so tracebacks and debuggers show its line
 from __future__ import annotations
 
 import linecache
-import math
+import logging
+import operator
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from contextvars import ContextVar
 from enum import Enum
 from types import MappingProxyType
 from typing import Any, NewType, NoReturn
@@ -25,19 +26,25 @@ import attrs
 import cattrs
 import orjson
 
-from .cursor import sort_value
-from .errors import ResponseDecodeError, ResponseValidationError
+from ._repair import MS_MAX, MS_MIN, UNREPAIRABLE, repaired
+from .cursor import DEFAULT_SORT_BY, sort_value
+from .errors import PaginationError, ResponseDecodeError, ResponseValidationError
 from .models import (
+    ANY,
+    COUNT,
     EMPTY_EXTRA,
     ENUM,
+    FLAG,
     MS,
     NUMBERS,
+    TEXT,
     TEXTS,
     Conversation,
     ConversationPage,
     RateLimit,
-    datetime_to_ms,
 )
+
+logger = logging.getLogger("leadway_async")
 
 __all__ = [
     "WIRE_FIELDS",
@@ -71,12 +78,6 @@ def _invalid(raw: Any, reason: str) -> NoReturn:
     raise ResponseValidationError(f"a conversation {reason}", body=_json_excerpt(raw))
 
 
-def _invalid_field(ident: str, wire: str, value: Any, expected: str) -> NoReturn:
-    raise ResponseValidationError(
-        f"conversation {ident!r} has {wire}={_json_excerpt(value)}, expected {expected}"
-    )
-
-
 def _json_excerpt(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
@@ -84,60 +85,122 @@ def _json_excerpt(value: Any) -> str:
         return repr(value)
 
 
-def _coerce_ms(ident: str, wire: str, value: Any) -> int:
-    """An epoch-ms value sent as a float or an ISO 8601 string, as an int."""
-    if type(value) is float and math.isfinite(value):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is not None:
-                return datetime_to_ms(parsed)
-    _invalid_field(ident, wire, value, "epoch milliseconds")
+_NOTES: ContextVar[set[str] | None] = ContextVar("leadway_async_field_notes", default=None)
+
+
+def _fix(ident: str, index: int, value: Any, odd: dict[str, Any]) -> Any:
+    """A field whose value has an unexpected type: its repaired value, or None with the
+    value noted in `odd` (kept in `extra`); warns once per field and walk."""
+    spec = WIRE_FIELDS[index]
+    fixed = repaired(spec.kind, value, spec.enum)
+    if fixed is UNREPAIRABLE:
+        odd[spec.wire] = value
+        _warn(spec, ident, value, "kept it in `extra` and set the attribute to None")
+        return None
+    _warn(spec, ident, value, f"read it as {fixed!r}")
+    return fixed
+
+
+def _warn(spec: WireField, ident: str, value: Any, outcome: str) -> None:
+    notes = _NOTES.get()
+    if notes is not None:
+        if spec.wire in notes:
+            return
+        notes.add(spec.wire)
+    logger.warning(
+        "conversation %r has %s=%s, not %s as expected; %s (said once per field and walk)",
+        ident, spec.wire, _json_excerpt(value)[:80], _EXPECTED[spec.kind], outcome,
+    )  # fmt: skip
+
+
+_EXPECTED = {
+    TEXT: "a string",
+    COUNT: "a whole number",
+    FLAG: "true or false",
+    MS: "epoch milliseconds a date can hold",
+    TEXTS: "a list of strings",
+    NUMBERS: "a list of numbers",
+    ENUM: "a string",
+    ANY: "anything",
+}
 
 
 def _structure_source() -> str:
-    """The generated hook: pops the known keys from `raw`, so what remains is `extra`.
-
-    What the SDK transforms is checked (id, dates, enums, lists); the rest (strings,
-    numbers, booleans, list items) passes through as the server sent it.
-    """
+    """The generated hook: every known key read at once, each value checked against its
+    field's kind with one type test on the common path (anything else goes to `_fix`),
+    and what is left over kept as `extra`."""
+    values = ", ".join(f"v{i}" for i in range(len(WIRE_FIELDS)))
     lines = [
-        "def structure_owned(raw):",
+        "def structure(raw, type=type, tuple=tuple, len=len):",  # locals: quicker
         "    if type(raw) is not dict:",
         "        _invalid(raw, 'is not a JSON object')",
-        "    pop = raw.pop",
-        "    ident = pop('id', None)",
+        "    every = {**_ABSENT, **raw}",  # every known key, absent ones as None
+        f"    ident, {values} = _known(every)",
         "    if type(ident) is not str or not ident:",
-        "        _invalid({'id': ident, **raw} if ident is not None else raw, 'has no string id')",
+        "        _invalid(raw, 'has no string id')",
+        "    odd = {}",
     ]
     for index, spec in enumerate(WIRE_FIELDS):
-        v, wire = f"v{index}", spec.wire
-        lines.append(f"    {v} = pop({wire!r}, None)")
-        if spec.kind == MS:
-            lines.append(f"    if type({v}) is not int and {v} is not None:")
-            lines.append(f"        {v} = _coerce_ms(ident, {wire!r}, {v})")
+        v = f"v{index}"
+        fix = f"_fix(ident, {index}, {v}, odd)"
+        if spec.kind in _SCALAR_TYPES:
+            expected = _SCALAR_TYPES[spec.kind]
+            lines.append(f"    if type({v}) is not {expected} and {v} is not None:")
+            lines.append(f"        {v} = {fix}")
+        elif spec.kind == MS:
+            out_of_range = f"type({v}) is not int or not {MS_MIN} <= {v} <= {MS_MAX}"
+            lines.append(f"    if {v} is not None and ({out_of_range}):")
+            lines.append(f"        {v} = {fix}")
         elif spec.kind == ENUM:
             lines.append(f"    if type({v}) is str:")
             lines.append(f"        {v} = _members_{spec.attribute}.get({v}, {v})")
             lines.append(f"    elif {v} is not None:")
-            lines.append(f"        _invalid_field(ident, {wire!r}, {v}, 'a string')")
-        elif spec.kind in (TEXTS, NUMBERS):
+            lines.append(f"        {v} = {fix}")
+        elif spec.kind == TEXTS:
             lines.append(f"    if type({v}) is list:")
-            lines.append(f"        {v} = tuple({v})")
+            lines.append("        try:")
+            lines.append(f"            _join({v})  # only strings join")
+            lines.append("        except TypeError:")
+            lines.append(f"            {v} = {fix}")
+            lines.append("        else:")
+            lines.append(f"            {v} = tuple({v})")
             lines.append(f"    elif {v} is not None:")
-            lines.append(f"        _invalid_field(ident, {wire!r}, {v}, 'a list')")
-    values = ", ".join(f"v{i}" for i in range(len(WIRE_FIELDS)))
+            lines.append(f"        {v} = {fix}")
+        elif spec.kind == NUMBERS:
+            lines.append(f"    if type({v}) is list:")
+            lines.append(f"        if len({v}) == 1 and type({v}[0]) is int:")
+            lines.append(f"            {v} = ({v}[0],)")
+            lines.append(f"        elif _NUMBER_TYPES.issuperset(map(type, {v})):")
+            lines.append(f"            {v} = tuple({v})")
+            lines.append("        else:")
+            lines.append(f"            {v} = {fix}")
+            lines.append(f"    elif {v} is not None:")
+            lines.append(f"        {v} = {fix}")
     lines += [
-        "    extra = _proxy(dict(raw)) if raw else _EMPTY_EXTRA",  # dict(): compact copy
+        f"    if len(every) != {len(WIRE_FIELDS) + 1} or odd:",  # unknown keys, or odd values
+        "        extra = _extra(raw, odd)",
+        "    else:",
+        "        extra = _EMPTY_EXTRA",
         f"    built = _Builder(ident, {values}, extra)",
         "    _relabel(built, '__class__', _Conversation)",
         "    return built",
     ]
     return "\n".join(lines) + "\n"
+
+
+_KNOWN_WIRE = ("id", *(spec.wire for spec in WIRE_FIELDS))
+
+
+def _extra(raw: dict[str, Any], odd: dict[str, Any]) -> Mapping[str, Any]:
+    """The keys this version does not model, and the values no attribute could take."""
+    known = _KNOWN_SET
+    return MappingProxyType({**{k: v for k, v in raw.items() if k not in known}, **odd})
+
+
+_KNOWN_SET = frozenset(_KNOWN_WIRE)
+
+
+_SCALAR_TYPES = {TEXT: "str", COUNT: "int", FLAG: "bool"}
 
 
 # A mutable class with Conversation's exact slots, so instances can be relabelled.
@@ -154,10 +217,13 @@ _Builder = attrs.make_class(
 def _compile_structure() -> Callable[[dict[str, Any]], Conversation]:
     namespace: dict[str, Any] = {
         "_invalid": _invalid,
-        "_invalid_field": _invalid_field,
-        "_coerce_ms": _coerce_ms,
+        "_fix": _fix,
+        "_extra": _extra,
+        "_ABSENT": dict.fromkeys(_KNOWN_WIRE),
+        "_known": operator.itemgetter(*_KNOWN_WIRE),
+        "_join": "".join,
+        "_NUMBER_TYPES": frozenset({int, float}),
         "_EMPTY_EXTRA": EMPTY_EXTRA,
-        "_proxy": MappingProxyType,
         "_Builder": _Builder,
         "_relabel": object.__setattr__,
         "_Conversation": Conversation,
@@ -166,21 +232,16 @@ def _compile_structure() -> Callable[[dict[str, Any]], Conversation]:
         if spec.enum is not None:
             namespace[f"_members_{spec.attribute}"] = {m.value: m for m in spec.enum}
     source = _structure_source()
-    filename = "<leadway_async generated structure_owned>"
+    filename = "<leadway_async generated structure>"
     # As attrs does for its generated methods: tracebacks and pdb can show these lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
-    function: Callable[[dict[str, Any]], Conversation] = namespace["structure_owned"]
+    function: Callable[[Any], Conversation] = namespace["structure"]
     return function
 
 
-# Consumes its argument: only for dicts freshly decoded from a response body.
-_structure_owned = _compile_structure()
-
-
-def structure_conversation(raw: Any) -> Conversation:
-    """A wire JSON object as a `Conversation`; `ResponseValidationError` if it is not one."""
-    return _structure_owned(dict(raw) if isinstance(raw, dict) else raw)
+structure_conversation = _compile_structure()
+"""A wire JSON object as a `Conversation`; `ResponseValidationError` if it is not one."""
 
 
 def conversation_to_wire(conversation: Conversation) -> dict[str, Any]:
@@ -205,11 +266,11 @@ converter.register_structure_hook(Conversation, lambda raw, _: structure_convers
 converter.register_unstructure_hook(Conversation, conversation_to_wire)
 
 DecodedItems = NewType("DecodedItems", tuple[Conversation, ...])
-"""A page's `conversations` list freshly decoded from a body: its dicts are consumed."""
+"""A page's `conversations` list, as decoded from a body."""
 
 
 def _structure_decoded(items: list[Any], _: object) -> tuple[Conversation, ...]:
-    return tuple([_structure_owned(item) for item in items])
+    return tuple([structure_conversation(item) for item in items])
 
 
 converter.register_structure_hook(DecodedItems, _structure_decoded)
@@ -232,8 +293,14 @@ def page_from_payload(
     request_id: str | None,
     status: int | None = None,
     body: bytes | None = None,
+    sort_by: str = DEFAULT_SORT_BY,
+    notes: set[str] | None = None,
 ) -> ConversationPage:
-    """A decoded 200 body as a `ConversationPage`; `ResponseValidationError` if malformed."""
+    """A decoded 200 body as a `ConversationPage`; `ResponseValidationError` if malformed.
+
+    `sort_by` is the order the page was asked in (for `next_cursor`); `notes` holds the
+    fields already warned about in this walk (None: warn for this page alone).
+    """
     if not isinstance(payload, Mapping):
         raise ResponseValidationError("the response is not a JSON object", status=status, body=body)
     items = payload.get("conversations")
@@ -246,14 +313,26 @@ def page_from_payload(
         raise ResponseValidationError(
             f"the response has total={total!r}, expected a count", status=status, body=body
         )
+    warned = _NOTES.set(set() if notes is None else notes)
     try:
         conversations: tuple[Conversation, ...] = converter.structure(items, DecodedItems)
     except ResponseValidationError as exc:
         raise ResponseValidationError(str(exc), status=status) from None
+    finally:
+        _NOTES.reset(warned)
     return ConversationPage(
         conversations=conversations,
         total=None if total is None else int(total),
-        next_cursor=sort_value(conversations[-1]) if conversations else None,
+        next_cursor=_next_cursor(conversations, sort_by),
         rate_limit=rate_limit,
         request_id=request_id,
     )
+
+
+def _next_cursor(conversations: tuple[Conversation, ...], sort_by: str) -> int | float | None:
+    if not conversations:
+        return None
+    try:
+        return sort_value(conversations[-1], sort_by)
+    except PaginationError:
+        return None  # no cursor can point past it

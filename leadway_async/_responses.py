@@ -6,7 +6,8 @@ from typing import Any
 
 from ._convert import page_from_payload
 from ._headers import parse_retry_after
-from .errors import APIStatusError, RateLimitError, body_excerpt, status_error_class
+from .cursor import DEFAULT_SORT_BY
+from .errors import APIStatusError, RateLimitError, body_excerpt, quota_resets, status_error_class
 from .middleware.chain import Response
 from .models import ConversationPage
 
@@ -29,16 +30,22 @@ def error_from_response(response: Response) -> APIStatusError:
     body = response.data if response.data is not None else body_excerpt(response.body)
     error_class = status_error_class(response.status)
     if error_class is RateLimitError:
-        exhausted = response.rate_limit.daily_remaining == 0
+        budget = response.rate_limit
+        exhausted = budget.daily_remaining == 0
+        retry_after = parse_retry_after(response.headers)
         if exhausted:
-            message += " (the daily request quota is used up)"
+            message += " (the daily request quota is used up"
+            if budget.daily_reset is not None:
+                retry_after = budget.daily_reset / 1000
+                message += f"; it resets {quota_resets(retry_after)}"
+            message += ")"
         return RateLimitError(
             response.status,
             message,
             body=body,
             request_id=response.request_id,
             rate_limit=response.rate_limit,
-            retry_after=parse_retry_after(response.headers),
+            retry_after=retry_after,
             daily_quota_exhausted=exhausted,
         )
     return error_class(
@@ -56,8 +63,11 @@ def raise_for_status(response: Response) -> None:
         raise error_from_response(response)
 
 
-def page_from_response(response: Response) -> ConversationPage:
-    """A successful search response as a `ConversationPage`."""
+def page_from_response(response: Response, notes: set[str] | None = None) -> ConversationPage:
+    """A successful search response as a `ConversationPage`.
+
+    `notes` holds the fields already warned about in this walk (see `page_from_payload`).
+    """
     raise_for_status(response)
     return page_from_payload(
         response.data,
@@ -65,4 +75,6 @@ def page_from_response(response: Response) -> ConversationPage:
         request_id=response.request_id,
         status=response.status,
         body=response.body,
+        sort_by=response.request.query.get("sortBy", DEFAULT_SORT_BY),
+        notes=notes,
     )

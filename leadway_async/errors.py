@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -106,6 +108,15 @@ class RateLimitError(APIStatusError):
         self.retry_after = retry_after
         self.daily_quota_exhausted = daily_quota_exhausted
         super().__init__(status, message, body=body, request_id=request_id, rate_limit=rate_limit)
+
+
+def quota_resets(seconds: float, now: datetime | None = None) -> str:
+    """When a used-up daily quota resets, in words: `in 3 h 05 min (at 2026-11-28 00:00 UTC)`."""
+    moment = (now or datetime.now(timezone.utc)) + timedelta(seconds=seconds)
+    minutes = max(0, math.ceil(seconds / 60))
+    hours, minutes = divmod(minutes, 60)
+    span = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    return f"in {span} (at {moment:%Y-%m-%d %H:%M} UTC)"
 
 
 class ServerError(APIStatusError):

@@ -50,6 +50,10 @@ class Conversation:
     of the same name without the suffix. Enum fields hold the package's enum member, or
     the raw string when the API sends a value this version does not know yet. JSON fields
     this version does not model are kept in `extra`, under their wire names.
+
+    A typed attribute never lies: a value of an unexpected type is converted where that
+    loses nothing (`"3"` for a count gives 3), and otherwise the attribute is None and
+    the value is kept, as it came, in `extra` under its wire name.
     """
 
     id: str = field(metadata={"wire": "id", "kind": TEXT, "enum": None})
@@ -82,6 +86,13 @@ class Conversation:
     scoring: Any = wire_field("scoring", ANY, hash=False)
     attributed: bool | None = wire_field("attributed", FLAG)
     sort: tuple[int | float, ...] | None = wire_field("sort", NUMBERS)
+    mentions: tuple[str, ...] | None = wire_field("mentions", TEXTS)
+    is_last_message_internal_comment: bool | None = wire_field("isLastMessageInternalComment", FLAG)
+    message_types: tuple[int | float, ...] | None = wire_field("messageTypes", NUMBERS)
+    profile_photo: str | None = wire_field("profilePhoto", TEXT)
+    last_message_conversation_provider_id: str | None = wire_field(
+        "lastMessageConversationProviderId", TEXT
+    )
     extra: Mapping[str, Any] = field(default=EMPTY_EXTRA, hash=False)
 
     @property
@@ -114,16 +125,22 @@ class RateLimit:
     interval_ms: int | None = None
     max: int | None = None
     remaining: int | None = None
+    daily_reset: int | None = None
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimit:
-        """Read the five `X-RateLimit-*` headers; a missing or malformed one gives None."""
+        """Read the `X-RateLimit-*` headers; a missing or malformed one gives None.
+
+        `daily_reset` is `X-RateLimit-Daily-Reset`: milliseconds until the daily quota
+        resets, counted from when the response was sent.
+        """
         return cls(
             limit_daily=_header_int(headers, "X-RateLimit-Limit-Daily"),
             daily_remaining=_header_int(headers, "X-RateLimit-Daily-Remaining"),
             interval_ms=_header_int(headers, "X-RateLimit-Interval-Milliseconds"),
             max=_header_int(headers, "X-RateLimit-Max"),
             remaining=_header_int(headers, "X-RateLimit-Remaining"),
+            daily_reset=_header_int(headers, "X-RateLimit-Daily-Reset"),
         )
 
 

@@ -50,7 +50,13 @@ class Response:
 
     @property
     def request_id(self) -> str | None:
-        """The server's id for this request, when it sent one."""
+        """The server's id for this request: the body's `traceId`, else an `X-Request-Id`
+        header; None when it sent neither."""
+        data = self.data
+        if isinstance(data, dict):
+            trace = data.get("traceId")
+            if isinstance(trace, str) and trace:
+                return trace
         return self.headers.get("X-Request-Id")
 
 

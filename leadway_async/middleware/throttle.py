@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .._time import deadline_passed, time_left
-from ..errors import RateLimitError
+from ..errors import RateLimitError, quota_resets
 from .chain import Handler, Request, Response
 
 __all__ = ["SendLog", "Throttle"]
@@ -78,8 +78,9 @@ class Throttle:
     token and location. `margin_ratio`/`margin_min_s` widen the learned window a little
     (2 %, at least 25 ms) against timing differences between client and server. When the
     daily budget falls under `daily_warning_ratio` of the day's limit it logs a warning;
-    at zero, requests fail at once with `RateLimitError(daily_quota_exhausted=True)` for
-    `daily_recheck_s` seconds before one is let through to look again.
+    at zero, requests fail at once with `RateLimitError(daily_quota_exhausted=True)` until
+    the reset the server announced (`X-RateLimit-Daily-Reset`), or, when it announced
+    none, for `daily_recheck_s` seconds before one is let through to look again.
     """
 
     def __init__(
@@ -120,12 +121,13 @@ class Throttle:
             while True:
                 now = self._clock()
                 if location.exhausted_until > now:
+                    resets_in = location.exhausted_until - now
                     raise RateLimitError(
                         429,
-                        "the daily request quota of this location is used up "
-                        "(not sent: the client already knew)",
+                        "the daily request quota of this location is used up; it resets "
+                        f"{quota_resets(resets_in)} (not sent: the client already knew)",
                         daily_quota_exhausted=True,
-                        retry_after=location.exhausted_until - now,
+                        retry_after=resets_in,
                     )
                 if not location.learned:
                     if location.probe is not None:
@@ -166,8 +168,15 @@ class Throttle:
         if daily is None:
             return
         if daily == 0:
-            location.exhausted_until = now + self._daily_recheck_s
-            logger.warning("the daily request quota is used up; requests fail until it resets")
+            # Until the reset the server announced; without one, look again after a while.
+            wait = (
+                self._daily_recheck_s if budget.daily_reset is None else budget.daily_reset / 1000
+            )
+            location.exhausted_until = now + wait
+            logger.warning(
+                "the daily request quota is used up; requests fail until it resets %s",
+                quota_resets(wait),
+            )
         elif limit and daily <= limit * self._daily_warning_ratio:
             if not location.warned_low:
                 location.warned_low = True

@@ -440,3 +440,30 @@ def test_the_branches_of_the_tree() -> None:
 def test_a_timeout_is_caught_as_a_connection_error() -> None:
     with pytest.raises(APIConnectionError):
         raise APITimeoutError("took too long")
+
+
+def test_the_daily_reset_header_is_read_in_milliseconds() -> None:
+    budget = RateLimit.from_headers(CIMultiDict({"X-RateLimit-Daily-Reset": "83002000"}))
+    assert budget.daily_reset == 83_002_000
+    assert (
+        RateLimit.from_headers(CIMultiDict({"X-RateLimit-Daily-Reset": "soon"})).daily_reset is None
+    )
+
+
+def test_a_used_up_daily_quota_error_says_when_it_resets() -> None:
+    headers = {"X-RateLimit-Daily-Remaining": "0", "X-RateLimit-Daily-Reset": "5400000"}
+    error = error_from_response(response(429, {"message": "Too many requests"}, headers))
+    assert isinstance(error, RateLimitError)
+    assert error.daily_quota_exhausted
+    assert error.retry_after == 5400
+    assert "resets in 1 h 30 min (at " in str(error)
+
+
+def test_the_request_id_is_the_bodys_trace_id_before_any_header() -> None:
+    body = {"message": "Not Found", "traceId": "2f1b3c4d-0000-4000-8000-000000000001"}
+    error = error_from_response(response(404, body, {"X-Request-Id": "gateway-7"}))
+    assert error.request_id == "2f1b3c4d-0000-4000-8000-000000000001"
+    assert "2f1b3c4d-0000-4000-8000-000000000001" in str(error)
+    assert (
+        error_from_response(response(404, {"traceId": 5}, {"X-Request-Id": "g"})).request_id == "g"
+    )

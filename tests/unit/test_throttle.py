@@ -139,6 +139,25 @@ async def test_a_used_up_daily_budget_fails_fast_until_it_is_worth_looking_again
     assert len(empty.sent) == 2
 
 
+async def test_a_used_up_daily_budget_stops_until_the_announced_reset() -> None:
+    clock = FakeClock()
+    limiter = throttle(clock, daily_recheck_s=300)
+    headers = {"X_RateLimit_Daily_Remaining": 0, "X_RateLimit_Daily_Reset": 7_200_000}
+    empty = RecordingHandler(clock, **headers, **WINDOW)
+    await limiter(REQUEST, empty)
+    clock.now += 3_600
+    with pytest.raises(RateLimitError, match=r"resets in 1 h 00 min \(at ") as caught:
+        await limiter(REQUEST, empty)
+    assert caught.value.retry_after == pytest.approx(3_600)
+    assert len(empty.sent) == 1
+    clock.now += 3_599
+    with pytest.raises(RateLimitError):
+        await limiter(REQUEST, empty)
+    clock.now += 2
+    await limiter(REQUEST, empty)
+    assert len(empty.sent) == 2
+
+
 async def test_a_probe_that_fails_hands_the_probe_to_the_next_request() -> None:
     clock = FakeClock()
     limiter = throttle(clock)
