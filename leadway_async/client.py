@@ -153,11 +153,13 @@ class LeadwayClient(AsyncCloseable):
             prefetch=prefetch,
         )
 
-    async def _fetch_page(self, query: dict[str, str]) -> ConversationPage:
+    async def _fetch_page(
+        self, query: dict[str, str], notes: set[str] | None = None
+    ) -> ConversationPage:
         self._check_open()
         ends = None if self.deadline is None else time.monotonic() + self.deadline
         request = Request("GET", SEARCH_PATH, tuple(query.items()), deadline=ends)
-        return page_from_response(await self._handler(request))
+        return page_from_response(await self._handler(request), notes)
 
     async def _credential(self, _: Request) -> str:
         self._check_open()

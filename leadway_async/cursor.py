@@ -2,8 +2,16 @@
 
 The API returns conversations strictly after `startAfterDate` in the sort direction, so
 conversations sharing the sort value of the last one handed out would be skipped by a
-naive walk. A walk therefore always re-asks from just before that value and drops the
-ids it already handed out at that value: the only ids it ever has to remember.
+naive walk. A walk therefore re-asks from just before that value and drops the ids it
+already handed out at that value: the only ids it has to remember. A run of equal values
+too long for the widest page is stepped through in windows of `dateAdded` (the API's
+`startDate`/`endDate` filters, within the caller's own), each small enough for one page.
+
+A walk is made of passes. The first goes through everything. On a location that changes
+while it runs, a conversation that gets a message moves to the newest end: behind the
+cursor of a newest-first walk. So a newest-first walk whose pass took more than one page
+goes again: from the top down to the first value the pass before handed out. A pass
+that fits in one page is a snapshot of everything above that value, and ends the walk.
 """
 
 from __future__ import annotations
@@ -11,7 +19,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+import statistics
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -22,8 +31,11 @@ from .models import Conversation, ConversationPage
 
 __all__ = [
     "DEFAULT_ORDER",
+    "DEFAULT_SORT_BY",
     "MAX_LIMIT",
     "PageOutcome",
+    "SortValue",
+    "Split",
     "WalkState",
     "filters_fingerprint",
     "read_page",
@@ -38,7 +50,16 @@ MAX_LIMIT = 100
 DEFAULT_ORDER = "desc"
 """The order the API walks in when no `sort` is sent: newest first."""
 
-_TOKEN_PREFIX = "lw1."
+DEFAULT_SORT_BY = "last_message_date"
+"""The field the API sorts by when no `sortBy` is sent."""
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INTEGERS = frozenset({int})
+
+SortValue = int | float
+
+_TOKEN_PREFIX = "lw2."
+_OLD_TOKEN_PREFIX = "lw1."
 # Parameters that do not change which conversations a walk yields, or in what order.
 _NOT_IN_FINGERPRINT = frozenset({"limit"})
 
@@ -54,160 +75,385 @@ def walk_order(query: Mapping[str, str]) -> str:
     return query.get("sort", DEFAULT_ORDER)
 
 
-def sort_value(conversation: Conversation) -> Any:
-    """The value a conversation sorts by: its `sort[0]`, else its `lastMessageDate`."""
-    if conversation.sort:
-        return conversation.sort[0]
-    return conversation.last_message_date_ms
-
-
 def wire_number(value: int | float) -> str:
-    """A number as the query string carries it: integers plainly, floats exactly."""
+    """A number as the query string carries it: whole numbers plainly, others exactly."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
     return str(value) if isinstance(value, int) else repr(value)
 
 
-def _just_before(value: int | float, order: str) -> int | float:
-    """The cursor that makes the API return `value` itself again."""
-    if isinstance(value, int):
-        return value - 1 if order == "asc" else value + 1
+class _Unwalkable(Exception):
+    """A conversation whose sort value no cursor can point past."""
+
+
+def sort_value(conversation: Conversation, sort_by: str = DEFAULT_SORT_BY) -> SortValue:
+    """The value a conversation sorts by under `sort_by`.
+
+    Its `sort[0]`; where `sort` is absent and the order is the default one, its
+    `lastMessageDate`. `PaginationError` when it has none a cursor can use: no value, a
+    null, more than one element, or a number outside the signed 64-bit range.
+    """
+    try:
+        return _value(conversation, sort_by)
+    except _Unwalkable as exc:
+        raise PaginationError(str(exc)) from None
+
+
+def _value(conversation: Conversation, sort_by: str) -> SortValue:
+    sort = conversation.sort
+    if not sort:
+        odd = conversation.extra.get("sort")
+        if odd is not None:  # a sort of a shape the model could not take: kept in extra
+            raise _Unwalkable(
+                f"conversation {conversation.id!r} has the sort value {odd!r}, which no "
+                "cursor can point past"
+            )
+        if sort_by == DEFAULT_SORT_BY and conversation.last_message_date_ms is not None:
+            return conversation.last_message_date_ms
+        raise _Unwalkable(f"conversation {conversation.id!r} has no sort value")
+    if len(sort) != 1:
+        raise _Unwalkable(
+            f"conversation {conversation.id!r} has a sort value of {len(sort)} elements "
+            f"({list(sort)!r}); the API's cursor is one number, so the walk cannot be "
+            "placed between conversations that share the first"
+        )
+    value = sort[0]
+    if type(value) not in (int, float):
+        raise _Unwalkable(
+            f"conversation {conversation.id!r} has the sort value {value!r}, which no "
+            "cursor can point past"
+        )
+    if not (math.isfinite(value) and INT64_MIN <= value <= INT64_MAX):
+        raise _Unwalkable(
+            f"conversation {conversation.id!r} has the sort value {value!r}, outside the "
+            "signed 64-bit range a cursor can carry"
+        )
+    return value
+
+
+def _just_before(value: SortValue, order: str) -> SortValue:
+    """The cursor that makes the API return `value` itself again.
+
+    Whole numbers step one unit, floats among them, so that a server reading the cursor
+    as an integer sees the same step.
+    """
+    if isinstance(value, int) or value.is_integer():
+        return int(value) - 1 if order == "asc" else int(value) + 1
     return math.nextafter(value, -math.inf if order == "asc" else math.inf)
+
+
+def _beyond(value: SortValue, bound: SortValue, order: str) -> bool:
+    """Whether `value` comes after `bound` in the walk's order."""
+    return value > bound if order == "asc" else value < bound
+
+
+@frozen
+class Split:
+    """Stepping through a run of equal sort values in windows of `dateAdded`.
+
+    The run's value is the walk's boundary. `seen` are the ids with it handed out before
+    the split began. The window is `start`..`end` in epoch ms, inclusive (`end` None:
+    up to the caller's `high`); `low` and `high` are the caller's own date filters
+    (None: none). `total` is how many conversations matched before the split, checked
+    against the first window's count, which holds only conversations with a
+    `dateAdded`; then None. `latest` is the latest `dateAdded` seen in the run: windows
+    starting past it are left open.
+    """
+
+    seen: frozenset[str]
+    start: int
+    end: int | None = None
+    low: int | None = None
+    high: int | None = None
+    total: int | None = None
+    latest: int | None = None
 
 
 @frozen
 class WalkState:
     """Where a walk stands: just after the last conversation handed out.
 
-    `boundary` is that conversation's sort value, `boundary_ids` the ids handed out with
-    that same value, `handed_out` how many conversations the walk has handed out so far.
+    `boundary` is that conversation's sort value and `boundary_ids` the ids handed out
+    with it (`passed`: every conversation with it has been). `handed_out` counts the
+    whole walk. The pass stops after `end` (None: at the end of the data), where
+    `end_ids` were handed out already (None: the pass stops before `end`). `top` and
+    `top_ids` are the first value this pass handed out and the ids with it (None: too
+    many to keep); `paged` says the pass has read a page before. `cap` is the widest page
+    the server gives and `most` the widest it has given; `ending` is the size of a short
+    page that `total` said was not the end, and `again` marks an empty page asked again.
     """
 
     fingerprint: str
     order: str
-    boundary: int | float | None = None
+    sort_by: str = DEFAULT_SORT_BY
+    catch_up: bool = False
+    boundary: SortValue | None = None
     boundary_ids: frozenset[str] = frozenset()
+    passed: bool = False
     handed_out: int = 0
+    split: Split | None = None
+    end: SortValue | None = None
+    end_ids: frozenset[str] | None = frozenset()
+    top: SortValue | None = None
+    top_ids: frozenset[str] | None = frozenset()
+    paged: bool = False
+    cap: int = MAX_LIMIT
+    most: int = 0
+    ending: int = 0
+    again: bool = False
+
+    @classmethod
+    def start(cls, query: Mapping[str, str], *, catch_up: bool | None = None) -> WalkState:
+        """The start of a walk over `query`; newest-first walks catch up unless told."""
+        order = walk_order(query)
+        return cls(
+            fingerprint=filters_fingerprint(query),
+            order=order,
+            sort_by=query.get("sortBy", DEFAULT_SORT_BY),
+            catch_up=order == "desc" if catch_up is None else catch_up,
+        )
 
     def next_query(self, base: Mapping[str, str], page_size: int) -> dict[str, str]:
         """The wire query for the page after this point, page widened past known ties."""
-        if len(self.boundary_ids) >= MAX_LIMIT:
-            raise PaginationError(
-                f"at least {len(self.boundary_ids)} conversations share the sort value "
-                f"{self.boundary}; the API's cursor cannot step past a run longer than its "
-                f"widest page ({MAX_LIMIT}) without skipping some"
-            )
         query = dict(base)
         if self.boundary is not None:
-            query["startAfterDate"] = wire_number(_just_before(self.boundary, self.order))
-        query["limit"] = str(min(MAX_LIMIT, page_size + len(self.boundary_ids)))
+            cursor = self.boundary if self.passed else _just_before(self.boundary, self.order)
+            if not INT64_MIN <= cursor <= INT64_MAX:
+                raise self.error(f"the next cursor, {cursor!r}, is outside the signed 64-bit range")
+            query["startAfterDate"] = wire_number(cursor)
+        split = self.split
+        if split is None:
+            # Widened by the ids the page will bring again: at the boundary, and at the end.
+            again = len(self.boundary_ids) + len(self.end_ids or ())
+            query["limit"] = str(min(self.cap, page_size + again))
+            return query
+        query["startDate"] = str(split.start)
+        end = split.high if split.end is None else split.end
+        if end is None:
+            query.pop("endDate", None)
+        else:
+            query["endDate"] = str(end)
+        query["limit"] = str(self.cap)
         return query
 
-    def after(self, conversations: Sequence[Conversation]) -> tuple[WalkState, list[Conversation]]:
-        """The state after handing out the new ones among `conversations`, and those.
-
-        Conversations at the boundary value already handed out are dropped; anything
-        before the boundary in the sort direction means the cursor went backwards.
-        Runs once per page, so the work per conversation is kept to list operations.
-        """
+    def after(
+        self, conversations: Sequence[Conversation], values: list[SortValue] | None = None
+    ) -> WalkState:
+        """The state once `conversations`, new ones of a page in order, are handed out
+        (`values`: their sort values, when known)."""
         if not conversations:
-            return self, []
-        values = [sort_value(c) for c in conversations]
-        _check_order(values, conversations, self.order, self.boundary)
-        boundary, seen = self.boundary, self.boundary_ids
-        fresh = list(conversations)
-        if values[0] == boundary:  # the page starts inside the run handed out last time
-            run = next((i for i, v in enumerate(values) if v != boundary), len(values))
-            fresh = [c for c in fresh[:run] if c.id not in seen] + fresh[run:]
-        if not fresh:
-            return self, fresh
-        last = values[-1]
-        run_start = len(values)
-        while run_start and values[run_start - 1] == last:
-            run_start -= 1
-        run_ids = {c.id for c in conversations[run_start:]}
-        if last == boundary:
-            run_ids |= seen
-        state = evolve(
-            self,
-            boundary=last,
-            boundary_ids=frozenset(run_ids),
-            handed_out=self.handed_out + len(fresh),
+            return self
+        if values is None:
+            values = self.values_of(conversations)
+        count = self.handed_out + len(conversations)
+        if self.split is not None:
+            ids = self.boundary_ids | {c.id for c in conversations}
+            state = evolve(self, boundary_ids=ids, handed_out=count)
+        else:
+            last = values[-1]
+            run_start = len(values)
+            while run_start and values[run_start - 1] == last:
+                run_start -= 1
+            run_ids = {c.id for c in conversations[run_start:]}
+            if last == self.boundary and not self.passed:
+                run_ids |= self.boundary_ids
+            state = evolve(
+                self, boundary=last, boundary_ids=frozenset(run_ids), passed=False, handed_out=count
+            )
+        return state._with_top(conversations, values)
+
+    def _with_top(
+        self, conversations: Sequence[Conversation], values: list[SortValue]
+    ) -> WalkState:
+        """This state with the pass's first value, and the ids handed out with it."""
+        top = values[0] if self.top is None else self.top
+        if values[0] != top:  # values follow the walk's order: none of them is the top
+            return self
+        if self.top_ids is None:
+            return evolve(self, top=top)
+        ids = self.top_ids | {c.id for c, v in zip(conversations, values, strict=True) if v == top}
+        return evolve(self, top=top, top_ids=ids if len(ids) < MAX_LIMIT else None)
+
+    def values_of(self, conversations: Sequence[Conversation]) -> list[SortValue]:
+        """The sort values of `conversations`; `PaginationError` for one without any."""
+        try:  # the common case, checked a page at a time: one integer each, in range
+            values: list[SortValue] = [c.sort[0] for c in conversations if len(c.sort) == 1]  # type: ignore[arg-type,index]
+        except TypeError:  # a conversation without `sort`
+            pass
+        else:
+            if (
+                len(values) == len(conversations)
+                and _INTEGERS.issuperset(map(type, values))
+                and (not values or (min(values) >= INT64_MIN and max(values) <= INT64_MAX))
+            ):
+                return values
+        return [self.value_of(c) for c in conversations]
+
+    def value_of(self, conversation: Conversation) -> SortValue:
+        """`conversation`'s sort value in this walk; `PaginationError` if it has none."""
+        try:
+            return _value(conversation, self.sort_by)
+        except _Unwalkable as exc:
+            raise self.error(str(exc)) from None
+
+    def error(self, why: str) -> PaginationError:
+        """A `PaginationError` naming the order, saying `why`, resuming from here."""
+        return PaginationError(
+            f"cannot walk conversations sorted by {self.sort_by} in {self.order}ending "
+            f"order: {why}",
+            resume_token=self.to_token(),
         )
-        return state, fresh
 
     def to_token(self) -> str:
         """This position as an opaque ASCII string, safe to store."""
-        payload = {
+        payload: dict[str, Any] = {
             "f": self.fingerprint,
             "o": self.order,
             "b": self.boundary,
             "i": sorted(self.boundary_ids),
+            "p": self.passed,
             "n": self.handed_out,
+            "e": self.end,
+            "ei": _sorted_or_none(self.end_ids),
+            "t": self.top,
+            "ti": _sorted_or_none(self.top_ids),
+            "pg": self.paged,
+            "c": self.catch_up,
+            "k": self.cap,
+            "m": self.most,
+            "g": self.ending,
+            "a": self.again,
         }
+        if self.split is not None:
+            s = self.split
+            payload["s"] = [sorted(s.seen), s.start, s.end, s.low, s.high, s.total, s.latest]
         return _TOKEN_PREFIX + base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
 
     @classmethod
-    def from_token(cls, token: str, *, fingerprint: str, order: str) -> WalkState:
-        """The position a token records; `ValueError` if it is not one or belongs elsewhere."""
+    def from_token(cls, token: str, *, query: Mapping[str, str]) -> WalkState:
+        """The position a token records; `ParameterError` saying why if it is not one
+        or belongs to a walk with other filters."""
+        fresh = cls.start(query)
         payload = _decode_token(token)
-        if payload["f"] != fingerprint or payload["o"] != order:
+        if payload["f"] != fresh.fingerprint or payload["o"] != fresh.order:
             raise ParameterError(
                 "resume_token belongs to a walk with other filters; resume with the same "
                 "filters (and location) as the walk that produced it"
             )
-        return cls(
-            fingerprint=fingerprint,
-            order=order,
+        if "p" not in payload:
+            # A token from before catch-up passes: it does not say where the walk began,
+            # so the walk goes on to its end as it would have then, without catching up.
+            return evolve(
+                fresh,
+                boundary=payload["b"],
+                boundary_ids=frozenset(payload["i"]),
+                handed_out=payload["n"],
+                catch_up=False,
+            )
+        split = payload.get("s")
+        return evolve(
+            fresh,
             boundary=payload["b"],
             boundary_ids=frozenset(payload["i"]),
+            passed=payload["p"],
             handed_out=payload["n"],
+            split=None if split is None else Split(frozenset(split[0]), *split[1:]),
+            end=payload["e"],
+            end_ids=_frozen_or_none(payload["ei"]),
+            top=payload["t"],
+            top_ids=_frozen_or_none(payload["ti"]),
+            paged=payload["pg"],
+            catch_up=payload["c"],
+            cap=payload["k"],
+            most=payload["m"],
+            ending=payload["g"],
+            again=payload["a"],
         )
 
 
-def _check_order(
-    values: list[Any], conversations: Sequence[Conversation], order: str, boundary: Any
-) -> None:
-    """Raise `PaginationError` unless the values are usable and follow the sort order."""
-    if not all(type(v) in (int, float) for v in values):
-        index = next(i for i, v in enumerate(values) if type(v) not in (int, float))
-        conversation = conversations[index]
-        raise PaginationError(
-            f"conversation {conversation.id!r} has no usable sort value "
-            f"(sort={conversation.sort!r}, lastMessageDate="
-            f"{conversation.last_message_date_ms!r})"
-        )
-    ascending = order == "asc"
-    in_order = values == sorted(values, reverse=not ascending)
-    if in_order and boundary is not None:
-        first = values[0]
-        in_order = first >= boundary if ascending else first <= boundary
-    if not in_order:
-        raise PaginationError(
-            f"the cursor went backwards: the API returned sort values {values[:3]}... after "
-            f"{boundary} in {order}ending order"
-        )
+def _sorted_or_none(ids: frozenset[str] | None) -> list[str] | None:
+    return None if ids is None else sorted(ids)
+
+
+def _frozen_or_none(ids: list[str] | None) -> frozenset[str] | None:
+    return None if ids is None else frozenset(ids)
+
+
+Check = Callable[[Any], bool]
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _ids(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(i, str) for i in value)
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _flag(value: Any) -> bool:
+    return type(value) is bool
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: value is None or check(value)
+
+
+_OLD_FIELDS: dict[str, Check] = {
+    "f": lambda v: isinstance(v, str),
+    "o": lambda v: v in ("asc", "desc"),
+    "b": _optional(_number),
+    "i": _ids,
+    "n": _count,
+}
+_FIELDS: dict[str, Check] = {
+    **_OLD_FIELDS,
+    "p": _flag,
+    "e": _optional(_number),
+    "ei": _optional(_ids),
+    "t": _optional(_number),
+    "ti": _optional(_ids),
+    "pg": _flag,
+    "c": _flag,
+    "k": lambda v: _count(v) and 1 <= v <= MAX_LIMIT,
+    "m": _count,
+    "g": _count,
+    "a": _flag,
+}
+_SPLIT_FIELDS: tuple[Check, ...] = (
+    _ids, _count, *[_optional(_count)] * 2, _optional(_count), _optional(_count),
+    _optional(_count),
+)  # fmt: skip
 
 
 def _decode_token(token: Any) -> dict[str, Any]:
-    invalid = ParameterError("resume_token is not a resume token from this SDK")
-    if not isinstance(token, str) or not token.startswith(_TOKEN_PREFIX):
-        raise invalid
+    """A token's fields, every one checked; `ParameterError` saying why if not."""
+    if not isinstance(token, str) or not token.startswith((_TOKEN_PREFIX, _OLD_TOKEN_PREFIX)):
+        raise ParameterError("resume_token is not a resume token from this SDK")
     body = token[len(_TOKEN_PREFIX) :]
     try:
         payload = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except (ValueError, orjson.JSONDecodeError):
-        raise invalid from None
-    ok = (
-        isinstance(payload, dict)
-        and isinstance(payload.get("f"), str)
-        and payload.get("o") in ("asc", "desc")
-        and (payload.get("b") is None or type(payload.get("b")) in (int, float))
-        and isinstance(payload.get("i"), list)
-        and all(isinstance(i, str) for i in payload["i"])
-        and type(payload.get("n")) is int
-        and payload["n"] >= 0
-    )
-    if not ok:
-        raise invalid
+        raise ParameterError("resume_token is not a resume token from this SDK") from None
+    if not isinstance(payload, dict):
+        raise ParameterError("resume_token is damaged: it does not hold a walk's position")
+    fields = _OLD_FIELDS if token.startswith(_OLD_TOKEN_PREFIX) else _FIELDS
+    bad = [name for name, check in fields.items() if not check(payload.get(name))]
+    split = payload.get("s")
+    if split is not None and not (
+        fields is _FIELDS
+        and isinstance(split, list)
+        and len(split) == len(_SPLIT_FIELDS)
+        and all(check(v) for check, v in zip(_SPLIT_FIELDS, split, strict=True))
+    ):
+        bad.append("s")
+    if bad:
+        raise ParameterError(
+            f"resume_token is damaged: its field(s) {', '.join(bad)} are not valid"
+        )
     checked: dict[str, Any] = payload
     return checked
 
@@ -217,26 +463,207 @@ class PageOutcome:
     """What one page means for a walk.
 
     `fresh` are the conversations not handed out before, in order; `end_state` is the
-    state once all of them are handed out; `is_last` says the walk ends with this page;
-    `suspect_end` marks an empty page although `total` says more conversations match.
+    state once all of them are handed out; `is_last` says the walk ends with this page.
     """
 
     fresh: tuple[Conversation, ...]
     end_state: WalkState
     is_last: bool
-    suspect_end: bool = False
 
 
-def read_page(state: WalkState, page: ConversationPage, asked_limit: int) -> PageOutcome:
-    """Apply the cursor rule to a page fetched from `state` with `limit=asked_limit`."""
-    end_state, fresh = state.after(page.conversations)
-    received = len(page.conversations)
-    total_reached = page.total is not None and end_state.handed_out >= page.total
-    if received >= asked_limit and not fresh and not total_reached:
-        raise PaginationError(
-            f"the API returned a full page of {received} conversations already handed out; "
-            "the cursor did not advance"
+def read_page(state: WalkState, page: ConversationPage, sent: Mapping[str, str]) -> PageOutcome:
+    """Apply the cursor rule to a page fetched from `state` with the query `sent`."""
+    asked = int(sent["limit"])
+    if state.split is not None:
+        return _read_window(state, page, asked)
+    conversations = page.conversations
+    values = state.values_of(conversations)
+    _check_order(state, values)
+    end, exclusive = state.end, state.end_ids is None
+    cut = len(values)
+    if end is not None:
+        cut = next(
+            (
+                i
+                for i, v in enumerate(values)
+                if _beyond(v, end, state.order) or (exclusive and v == end)
+            ),
+            cut,
         )
-    is_last = received < asked_limit or total_reached
-    suspect_end = received == 0 and page.total is not None and page.total > state.handed_out
-    return PageOutcome(tuple(fresh), end_state, is_last, suspect_end)
+    fresh, fresh_values = _new_among(state, conversations[:cut], values[:cut])
+    received = len(conversations)
+    end_state = evolve(
+        state.after(fresh, fresh_values),
+        paged=True,
+        most=max(state.most, received),
+        ending=0,
+        again=False,
+    )
+    more = page.total is not None and end_state.handed_out < page.total
+    if cut < received:
+        return _pass_over(state, fresh, end_state)
+    if state.ending and received:  # asked again after a short page
+        if fresh:  # it was not the end: the server gives no more than that many at a time
+            end_state = evolve(end_state, cap=max(1, min(state.cap, state.ending)))
+        elif received >= state.ending and all(v == state.boundary for v in values):
+            # Nothing new, the page full of one run: capped inside it, or at the end?
+            # Stepping through the run by date tells, whichever it is.
+            capped = evolve(end_state, cap=received)
+            return PageOutcome((), _split(capped, sent, page), is_last=False)
+        else:
+            return _pass_over(state, fresh, end_state)
+    if received >= min(asked, end_state.cap):
+        if not fresh and not more:
+            raise state.error(
+                f"the API returned a full page of {received} conversations already handed "
+                "out; the cursor did not advance"
+            )
+        if len(end_state.boundary_ids) >= end_state.cap and not end_state.passed:
+            # A run of equal values as long as the widest page: step through it by date.
+            return PageOutcome(tuple(fresh), _split(end_state, sent, page), is_last=False)
+        return PageOutcome(tuple(fresh), end_state, is_last=False)
+    if received == 0:
+        if more and not state.again and not state.ending:
+            # An empty page while `total` says more match: ask once more before trusting it.
+            return PageOutcome((), evolve(end_state, again=True), is_last=False)
+        return _pass_over(state, fresh, end_state)
+    if more and received >= state.most:
+        # A short page while `total` says more, and no longer than any before: a gateway
+        # may cap the page size. Ask on from here.
+        return PageOutcome(tuple(fresh), evolve(end_state, ending=received), is_last=False)
+    return _pass_over(state, fresh, end_state)
+
+
+def _new_among(
+    state: WalkState, conversations: Sequence[Conversation], values: list[SortValue]
+) -> tuple[list[Conversation], list[SortValue]]:
+    """The conversations of a page not handed out before, and their sort values."""
+    fresh, fresh_values = list(conversations), values
+    if values and values[0] == state.boundary:
+        if state.passed:
+            raise state.error(
+                f"the API returned the sort value {state.boundary!r} again after the walk "
+                "had passed it"
+            )
+        run = next((i for i, v in enumerate(values) if v != state.boundary), len(values))
+        kept = [i for i in range(run) if fresh[i].id not in state.boundary_ids]
+        kept += range(run, len(fresh))
+        fresh, fresh_values = [fresh[i] for i in kept], [values[i] for i in kept]
+    end, end_ids = state.end, state.end_ids
+    if end_ids and fresh_values and fresh_values[-1] == end:
+        kept = [i for i, c in enumerate(fresh) if c.id not in end_ids or fresh_values[i] != end]
+        fresh, fresh_values = [fresh[i] for i in kept], [fresh_values[i] for i in kept]
+    return fresh, fresh_values
+
+
+def _split(end_state: WalkState, sent: Mapping[str, str], page: ConversationPage) -> WalkState:
+    """The state that steps through the run at the boundary in windows of dateAdded."""
+    low, high = sent.get("startDate"), sent.get("endDate")
+    start = 0 if low is None else int(low)
+    dates = [c.date_added_ms for c in page if c.id in end_state.boundary_ids]
+    split = Split(
+        seen=end_state.boundary_ids,
+        start=start,
+        low=None if low is None else start,
+        high=None if high is None else int(high),
+        total=None if low is not None else page.total,
+        latest=max((d for d in dates if d is not None), default=None),
+    )
+    return evolve(end_state, split=split, boundary_ids=frozenset())
+
+
+def _pass_over(before: WalkState, fresh: list[Conversation], end_state: WalkState) -> PageOutcome:
+    """The last page of a pass. A newest-first walk whose pass handed out something over
+    more than one page goes again, down to the first value this pass handed out."""
+    if end_state.catch_up and end_state.top is not None and before.paged:
+        top_ids = end_state.top_ids
+        next_pass = WalkState(
+            fingerprint=end_state.fingerprint,
+            order=end_state.order,
+            sort_by=end_state.sort_by,
+            catch_up=True,
+            handed_out=end_state.handed_out,
+            end=end_state.top,
+            # The ids with the first value are excluded; too many for a page: the value is.
+            end_ids=top_ids if top_ids is not None and len(top_ids) < end_state.cap else None,
+            cap=end_state.cap,
+            most=end_state.most,
+        )
+        return PageOutcome(tuple(fresh), next_pass, is_last=False)
+    return PageOutcome(tuple(fresh), end_state, is_last=True)
+
+
+def _check_order(state: WalkState, values: list[SortValue]) -> None:
+    """Raise `PaginationError` unless the values follow the walk's order from its boundary."""
+    ascending = state.order == "asc"
+    in_order = values == sorted(values, reverse=not ascending)
+    if in_order and values and state.boundary is not None:
+        first = values[0]
+        in_order = first >= state.boundary if ascending else first <= state.boundary
+    if not in_order:
+        raise state.error(
+            f"the cursor went backwards: the API returned sort values {values[:3]}... after "
+            f"{state.boundary!r}"
+        )
+
+
+def _read_window(state: WalkState, page: ConversationPage, asked: int) -> PageOutcome:
+    """A page of one date window of a run of equal values (the run's value: boundary)."""
+    split, value = state.split, state.boundary
+    assert split is not None
+    assert value is not None
+    values = state.values_of(page.conversations)
+    _check_order(state, values)
+    run = [c for c, v in zip(page.conversations, values, strict=True) if v == value]
+    if split.total is not None:
+        if page.total is not None and page.total < split.total:
+            raise state.error(
+                f"at least {state.cap} conversations share the sort value {value!r}; such a "
+                f"run is stepped through by dateAdded, but {split.total - page.total} of the "
+                f"{split.total} matching conversations have no dateAdded"
+            )
+        split = evolve(split, total=None)
+    dates = [c.date_added_ms for c in run if c.date_added_ms is not None]
+    latest = max([*dates, *([] if split.latest is None else [split.latest])], default=None)
+    # The window's whole run is on this page unless the page is full of it. (The cap is
+    # known by now: the run grew to it only through pages that showed it.)
+    if len(run) >= min(asked, state.cap):
+        return PageOutcome((), evolve(state, split=_narrower(state, split, dates)), is_last=False)
+    fresh = [c for c in run if c.id not in split.seen and c.id not in state.boundary_ids]
+    handed = evolve(state.after(fresh, [value] * len(fresh)), paged=True)
+    end = split.end
+    if end is None or (split.high is not None and end >= split.high):
+        done = evolve(handed, split=None, boundary_ids=frozenset(), passed=True)
+        if state.end is not None and value == state.end:
+            return _pass_over(state, fresh, done)
+        return PageOutcome(tuple(fresh), done, is_last=False)
+    # Next window: as wide as this one, scaled towards half a page of the run.
+    width = end - split.start + 1
+    scale = min(4.0, max(0.5, asked / 2 / max(1, len(run))))
+    start = end + 1
+    next_end: int | None = start + max(1, int(width * scale)) - 1
+    past_latest = latest is not None and start > latest
+    if past_latest or (split.high is not None and next_end is not None and next_end >= split.high):
+        next_end = None  # up to the caller's end: the last window
+    window = evolve(split, start=start, end=next_end, latest=latest)
+    return PageOutcome(tuple(fresh), evolve(handed, split=window, boundary_ids=frozenset()), False)
+
+
+def _narrower(state: WalkState, split: Split, dates: list[int]) -> Split:
+    """A window too full for one page: cut at the middle of the dates it showed."""
+    if not dates:
+        raise state.error(
+            f"at least {state.cap} conversations share the sort value {state.boundary!r} and "
+            "show no dateAdded, so nothing can split the run"
+        )
+    middle = int(statistics.median_low(dates))
+    end = split.end if split.end is not None else split.high
+    new_end = middle if end is None else min(middle, end - 1)
+    if new_end < split.start:
+        raise state.error(
+            f"at least {state.cap} conversations share the sort value {state.boundary!r} and "
+            f"were added in the same millisecond ({split.start}); nothing can split the run"
+        )
+    return evolve(
+        split, end=new_end, latest=max([*dates, *([] if split.latest is None else [split.latest])])
+    )

@@ -8,23 +8,23 @@ tokens. The cursor rule itself, pure, is in `cursor.py`.
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
+import time
+from array import array
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from attrs import evolve, frozen
 
 from ._closeable import AsyncCloseable
-from .cursor import PageOutcome, WalkState, filters_fingerprint, read_page, walk_order
+from .cursor import PageOutcome, WalkState, read_page
 from .errors import PaginationError, ParameterError
 from .models import Conversation, ConversationPage
 
 __all__ = ["ConversationPager", "FetchedPage", "PageSource"]
 
-logger = logging.getLogger("leadway_async")
-
-FetchPage = Callable[[dict[str, str]], Awaitable[ConversationPage]]
+FetchPage = Callable[[dict[str, str], set[str]], Awaitable[ConversationPage]]
+"""Fetches the page a wire query asks for; the set holds the fields warned about so far."""
 
 
 @frozen
@@ -62,6 +62,7 @@ class PageSource:
         self._start = start
         self._prefetch = prefetch
         self._wanted = wanted
+        self._notes: set[str] = set()  # fields of odd types warned about in this walk
         self._pending: deque[asyncio.Task[FetchedPage | None]] = deque()
         self._last: asyncio.Task[FetchedPage | None] | None = None
         self._closed = False
@@ -121,20 +122,8 @@ class PageSource:
 
     async def _fetch_from(self, state: WalkState) -> tuple[ConversationPage, PageOutcome]:
         query = state.next_query(self._query, self._page_size)
-        limit = int(query["limit"])
-        page = await self._fetch_page(query)
-        outcome = read_page(state, page, limit)
-        if outcome.suspect_end:
-            # An empty page while `total` says more match: ask once more before trusting it.
-            page = await self._fetch_page(query)
-            outcome = read_page(state, page, limit)
-            if outcome.suspect_end:
-                logger.warning(
-                    "walk ended on an empty page after %d of %s conversations",
-                    state.handed_out,
-                    page.total,
-                )
-        return page, outcome
+        page = await self._fetch_page(query, self._notes)
+        return page, read_page(state, page, query)
 
 
 def _cancelling() -> bool:
@@ -172,12 +161,10 @@ class ConversationPager(AsyncCloseable):
             raise ParameterError(f"max_items must be a positive integer or None, got {max_items!r}")
         if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
             raise ParameterError(f"prefetch must be an integer >= 0, got {prefetch!r}")
-        fingerprint = filters_fingerprint(query)
-        order = walk_order(query)
         start = (
-            WalkState(fingerprint, order)
+            WalkState.start(query)
             if resume_token is None
-            else WalkState.from_token(resume_token, fingerprint=fingerprint, order=order)
+            else WalkState.from_token(resume_token, query=query)
         )
         self._source = PageSource(
             fetch_page, query, page_size=page_size, start=start, prefetch=prefetch, wanted=max_items
@@ -186,18 +173,30 @@ class ConversationPager(AsyncCloseable):
         # The page being handed out: where it started, its new conversations, how many
         # of them the caller has had; and how many this pager handed out before it.
         self._page_start = start
-        self._page: ConversationPage | None = None
+        self._fetched: FetchedPage | None = None
         self._current: tuple[Conversation, ...] = ()
         self._taken = 0
         self._before_current = 0
+        self._deliveries = _Deliveries(start, query)
         self._iterated = False
         self._closed = False
 
     @property
     def resume_token(self) -> str:
         """An opaque string for resuming just after the last conversation handed out."""
-        state, _ = self._page_start.after(self._current[: self._taken])
-        return state.to_token()
+        fetched = self._fetched
+        if fetched is not None and self._taken == len(fetched.outcome.fresh):
+            return fetched.outcome.end_state.to_token()
+        return self._page_start.after(self._current[: self._taken]).to_token()
+
+    @property
+    def redelivered(self) -> int:
+        """How many conversations were handed out again, in a state newer than before.
+
+        On a location that changes during the walk, a conversation that gets a message
+        after it was handed out may come again, newer; counted since this pager started.
+        """
+        return self._deliveries.again
 
     @property
     def handed_out(self) -> int:
@@ -232,9 +231,9 @@ class ConversationPager(AsyncCloseable):
         self._claim()
         try:
             while await self._advance():
-                if self._current and self._page is not None:
+                if self._current and self._fetched is not None:
                     self._taken = len(self._current)
-                    yield evolve(self._page, conversations=self._current)
+                    yield evolve(self._fetched.page, conversations=self._current)
         finally:
             await self.aclose()
 
@@ -263,5 +262,48 @@ class ConversationPager(AsyncCloseable):
         if self._max_items is not None:
             fresh = fresh[: self._max_items - self._before_current]
         self._page_start, self._current, self._taken = fetched.start, fresh, 0
-        self._page = fetched.page
+        self._fetched = fetched
+        self._deliveries.note(fetched.start, fresh)
         return bool(fresh) or not fetched.outcome.is_last
+
+
+class _Deliveries:
+    """Counts conversations handed out again, from 8-byte fingerprints of the ids.
+
+    A conversation comes again only in a state newer than the walk's start: in a
+    catch-up pass of a newest-first walk, or, oldest first, with a sort value (a date)
+    past the moment the walk began, so at its end. Only those are looked up; the others
+    are just recorded. Walks ordered by score are not counted: a score says nothing of
+    when it changed.
+    """
+
+    def __init__(self, start: WalkState, query: Mapping[str, str]) -> None:
+        self._prints = array("q")
+        self.again = 0
+        # Date values are epoch ms; a minute covers the skew between the two clocks.
+        self._since = (time.time() - 60) * 1000
+        self._counted = start.sort_by != "score_profile"
+
+    def note(self, state: WalkState, handed: tuple[Conversation, ...]) -> None:
+        """Record the conversations of a page handed out from `state`."""
+        if not handed or not self._counted:
+            return
+        first_newer = self._first_newer(state, handed)
+        prints = self._prints
+        if first_newer > 0:
+            prints.extend(map(hash, [c.id for c in handed[:first_newer]]))
+        for conversation in handed[first_newer:]:
+            fingerprint = hash(conversation.id)
+            if fingerprint in prints:  # a scan, but only for the few that can come again
+                self.again += 1
+            else:
+                prints.append(fingerprint)
+
+    def _first_newer(self, state: WalkState, handed: tuple[Conversation, ...]) -> int:
+        """Where on this page the conversations that may come again begin."""
+        if state.order == "desc":
+            return 0 if state.end is not None else len(handed)  # a catch-up pass: all
+        if state.value_of(handed[-1]) < self._since:  # oldest first: the last is the latest
+            return len(handed)
+        values = state.values_of(handed)
+        return next((i for i, v in enumerate(values) if v >= self._since), len(handed))

@@ -178,7 +178,8 @@ async def test_a_custom_middleware_sees_every_call_once(caplog: pytest.LogCaptur
         async with client_for(emu, middlewares=[metrics]) as client:
             await client.search()
             assert len([c async for c in client.paginate()]) == 150
-    assert calls == [("/conversations/search", 200)] * 3  # outside retries: one per call
+    # Outside retries, one per call: the search, two pages, one look back at the top.
+    assert calls == [("/conversations/search", 200)] * 4
 
 
 async def test_default_middlewares_can_be_replaced() -> None:

@@ -163,7 +163,7 @@ async def test_every_filter_is_sent_under_its_wire_name_and_applied(
 async def test_score_profile_filters_are_sent(
     client: LeadwayClient, emulator: LeadwayEmulator
 ) -> None:
-    profile = next(iter(next(c["scoring"] for c in emulator.conversations if c.get("scoring"))))
+    profile = next(s["profileId"] for c in emulator.conversations for s in c.get("scoring") or [])
 
     page = await client.search(
         score_profile=profile, score_profile_min=1, score_profile_max=90.5,

@@ -1,192 +1,389 @@
-"""The cursor rule, walked against a model of the server's strictly-after semantics."""
+"""The cursor rule, walked against a model of the server (tests/unit/server_model.py):
+ties, runs longer than a page, sentinel values, capped pages, and a location that changes
+under the walk."""
 
 from __future__ import annotations
 
+import base64
 import math
+from collections import Counter
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadway_async import Conversation, ConversationPage, PaginationError, RateLimit
-from leadway_async.cursor import WalkState, filters_fingerprint, read_page
-from leadway_async.params import MAX_LIMIT
+from leadway_async.cursor import (
+    MAX_LIMIT,
+    WalkState,
+    filters_fingerprint,
+    read_page,
+    sort_value,
+    wire_number,
+)
 
-from .server_model import conversation, serve
+from .server_model import SENTINEL, Change, Item, ModelServer, conversation, walk
 
 BASE = {"locationId": "L", "sort": "asc"}
 
 
-def server_order(data: list[Conversation], order: str) -> list[str]:
-    return [c.id for c in serve(data, {"sort": order, "limit": str(len(data) + 1)}).conversations]
+def start(order: str = "asc", **query: str) -> tuple[WalkState, dict[str, str]]:
+    base = {**BASE, "sort": order, **query}
+    return WalkState.start(base), base
 
 
-def walk(
-    data: list[Conversation],
-    state: WalkState,
-    page_size: int,
-    query: dict[str, str],
-    stop_after: int | None = None,
-) -> tuple[list[str], WalkState]:
-    """Hand out conversations until the end (or `stop_after`), as the pager does."""
-    handed: list[str] = []
-    for _ in range(10_000):
-        asked = state.next_query(query, page_size)
-        outcome = read_page(state, serve(data, asked), int(asked["limit"]))
-        for index, conv in enumerate(outcome.fresh):
-            if stop_after is not None and len(handed) == stop_after:
-                mid_state, _ = state.after(outcome.fresh[:index])
-                return handed, mid_state
-            handed.append(conv.id)
-        state = outcome.end_state
-        if outcome.is_last:
-            return handed, state
-    raise AssertionError("the walk did not end")
+def page(*conversations: Conversation, total: int | None = None) -> ConversationPage:
+    return ConversationPage(tuple(conversations), total, None, RateLimit())
+
+
+def server_order(items: list[Item], order: str) -> list[str]:
+    sentinel = SENTINEL if order == "asc" else -SENTINEL
+
+    def key(item: Item) -> tuple[float, str]:
+        value = sentinel if item.value is None else item.value
+        return (value if order == "asc" else -value, item.id)
+
+    return [item.id for item in sorted(items, key=key)]
 
 
 @st.composite
-def sort_values(draw: Any) -> list[int]:
-    """Sort values in ascending order, with runs of ties when `tie_chance` says so."""
-    count = draw(st.integers(min_value=0, max_value=260))
-    tie_chance = draw(st.sampled_from([0.0, 0.3, 0.8]))
+def locations(draw: Any) -> list[Item]:
+    """Items with ascending values, runs of ties (some longer than a page), some without
+    a value, each with its own dateAdded."""
+    count = draw(st.integers(min_value=0, max_value=400))
+    tie_chance = draw(st.sampled_from([0.0, 0.3, 0.8, 0.995]))
+    missing = draw(st.sampled_from([0.0, 0.0, 0.5, 0.9]))
     value = draw(st.integers(min_value=1_000, max_value=10_000))
-    values = []
+    items = []
     for index in range(count):
         if not (index and draw(st.floats(min_value=0, max_value=1)) < tie_chance):
             value += draw(st.integers(min_value=1, max_value=50))
-        values.append(value)
-    return values
+        no_value = draw(st.floats(min_value=0, max_value=1)) < missing
+        added = 1_000_000 + index * draw(st.sampled_from([1, 7, 1000]))
+        items.append(Item(f"c{index:04d}", None if no_value else value, added))
+    return items
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items=locations(),
+    order=st.sampled_from(["asc", "desc"]),
+    page_size=st.integers(min_value=1, max_value=MAX_LIMIT),
+    cap=st.sampled_from([100, 100, 37]),
+    stop_fraction=st.floats(min_value=0, max_value=1),
+)
+def test_a_still_location_is_walked_exactly_once_even_when_resumed(
+    items: list[Item], order: str, page_size: int, cap: int, stop_fraction: float
+) -> None:
+    server = ModelServer(items, cap=cap)
+    state, base = start(order)
+    stop_after = int(len(items) * stop_fraction)
+    first, stopped = walk(server, state, base, page_size, stop_after=stop_after)
+    resumed = WalkState.from_token(stopped.to_token(), query=base)
+    rest, end = walk(server, resumed, base, page_size)
+    handed = first + rest
+    assert sorted(handed) == sorted(item.id for item in items)  # each exactly once
+    values = {item.id: item.value for item in items}
+    sentinel = SENTINEL if order == "asc" else -SENTINEL
+    walked = [sentinel if values[i] is None else values[i] for i in handed]
+    assert walked == sorted(walked, reverse=order == "desc")  # in the walk's order
+    assert end.handed_out == len(items)
+
+
+@settings(max_examples=100, deadline=None)
+@given(items=locations(), order=st.sampled_from(["asc", "desc"]))
+def test_runs_shorter_than_a_page_come_in_the_servers_order(items: list[Item], order: str) -> None:
+    runs = Counter(item.value for item in items)
+    if any(count >= MAX_LIMIT for count in runs.values()):
+        return  # runs as long as a page are stepped through by date, in date windows
+    state, base = start(order)
+    handed, _ = walk(ModelServer(items), state, base, 40)
+    assert handed == server_order(items, order)
+
+
+def test_on_a_still_location_the_walk_costs_its_pages_and_one_request_to_catch_up() -> None:
+    items = [Item(f"c{i:03d}", 1_000 + i) for i in range(250)]
+    for order, catch_up in (("asc", 0), ("desc", 1)):
+        server = ModelServer(items)
+        state, base = start(order)
+        handed, _ = walk(server, state, base, 100)
+        assert len(handed) == 250
+        assert server.requests == 3 + catch_up
+
+
+def test_a_one_page_walk_is_a_snapshot_and_needs_no_catch_up() -> None:
+    server = ModelServer([Item(f"c{i}", i) for i in range(30)])
+    state, base = start("desc")
+    handed, _ = walk(server, state, base, 100)
+    assert len(handed) == 30
+    assert server.requests == 1
+
+
+def test_a_run_longer_than_the_widest_page_is_stepped_through_by_date() -> None:
+    items = [
+        Item("a", 10, 5),
+        *[Item(f"t{i:03d}", 20, 1_000 + i * 13) for i in range(350)],
+        Item("z", 30, 7),
+    ]
+    for order in ("asc", "desc"):
+        server = ModelServer(items)
+        state, base = start(order)
+        handed, _ = walk(server, state, base, 100)
+        assert Counter(handed) == Counter(item.id for item in items)
+        assert handed[0] == ("a" if order == "asc" else "z")
+        assert handed[-1] == ("z" if order == "asc" else "a")
+        assert server.requests < 30
+
+
+def test_date_windows_stay_inside_the_callers_own_dates() -> None:
+    items = [Item(f"t{i:03d}", 20, 1_000 + i) for i in range(300)]
+    server = ModelServer(items)
+    state, base = start("asc", startDate="1050", endDate="1249")
+    sent: list[dict[str, str]] = []
+
+    def recording(query: dict[str, str]) -> ConversationPage:
+        sent.append(query)
+        return server(query)
+
+    handed, _ = walk(recording, state, base, 100)
+    assert sorted(handed) == [f"t{i:03d}" for i in range(50, 250)]
+    for query in sent:
+        assert int(query["startDate"]) >= 1050
+        assert int(query["endDate"]) <= 1249
+
+
+def test_a_run_added_in_one_millisecond_cannot_be_split_and_says_so() -> None:
+    items = [Item(f"t{i:03d}", 20, 5_000) for i in range(150)]
+    state, base = start("asc")
+    with pytest.raises(PaginationError, match="same millisecond") as raised:
+        walk(ModelServer(items), state, base, 100)
+    assert "sorted by last_message_date in ascending order" in str(raised.value)
+    assert raised.value.resume_token is not None
+
+
+def test_a_long_run_with_conversations_lacking_a_date_added_is_refused() -> None:
+    items = [Item(f"t{i:03d}", 20, None if i % 10 == 0 else 1_000 + i) for i in range(150)]
+    state, base = start("asc")
+    with pytest.raises(PaginationError, match="15 of the 150 matching conversations have no"):
+        walk(ModelServer(items), state, base, 100)
+
+
+def test_conversations_without_the_sort_field_are_walked_through_their_sentinel() -> None:
+    items = [Item(f"v{i:03d}", 1_000 + i, i) for i in range(40)]
+    items += [Item(f"n{i:03d}", None, 10_000 + i * 3) for i in range(260)]
+    for order in ("asc", "desc"):
+        state, base = start(order, sortBy="last_manual_message_date")
+        handed, _ = walk(ModelServer(items), state, base, 100)
+        assert Counter(handed) == Counter(item.id for item in items)
+        assert all(i.startswith("n") for i in handed[40:])  # sorted last in both orders
+
+
+def test_a_capped_page_size_does_not_end_the_walk() -> None:
+    items = [Item(f"c{i:03d}", i) for i in range(300)]
+    server = ModelServer(items, cap=20)
+    state, base = start("asc")
+    handed, end = walk(server, state, base, 100)
+    assert handed == [item.id for item in items]
+    assert end.cap == 20
+    assert server.requests == 16  # 15 pages of 20, one empty page ends it
+
+
+def test_a_walk_does_not_stop_because_it_reached_total() -> None:
+    items = [Item(f"c{i:03d}", i) for i in range(60)]
+    server = ModelServer(items, total_offset=-20)  # a total that undercounts
+    state, base = start("asc")
+    handed, _ = walk(server, state, base, 20)
+    assert handed == [item.id for item in items]
+
+
+def test_an_empty_page_while_total_says_more_is_asked_once_more() -> None:
+    state, base = start("asc")
+    state = state.after([conversation("a", 5)])
+    outcome = read_page(state, page(total=10), state.next_query(base, 5))
+    assert not outcome.is_last
+    again = read_page(outcome.end_state, page(total=10), state.next_query(base, 5))
+    assert again.is_last
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    values=sort_values(),
+    data=st.data(),
+    count=st.integers(min_value=1, max_value=300),
     order=st.sampled_from(["asc", "desc"]),
-    page_size=st.integers(min_value=1, max_value=MAX_LIMIT),
-    stop_fraction=st.floats(min_value=0, max_value=1),
+    page_size=st.integers(min_value=5, max_value=100),
 )
-def test_walk_yields_each_conversation_once_in_server_order_even_when_resumed(
-    values: list[int], order: str, page_size: int, stop_fraction: float
+def test_a_changing_location_loses_nothing_that_was_there_throughout(
+    data: Any, count: int, order: str, page_size: int
 ) -> None:
-    data = [conversation(f"c{index:04d}", value) for index, value in enumerate(values)]
-    longest_run = max((sum(1 for c in data if c.sort == d.sort) for d in data), default=0)
-    query = {**BASE, "sort": order}
-    start = WalkState(filters_fingerprint(query), order)
-    if longest_run >= MAX_LIMIT:
-        with pytest.raises(PaginationError, match="share the sort value"):
-            walk(data, start, page_size, query)
-        return
-    stop_after = int(len(data) * stop_fraction)
-    first, state = walk(data, start, page_size, query, stop_after=stop_after)
-    token = state.to_token()
-    resumed_state = WalkState.from_token(token, fingerprint=start.fingerprint, order=order)
-    rest, _ = walk(data, resumed_state, page_size, query)
-
-    assert first + rest == server_order(data, order)
-
-
-def test_ties_across_a_page_boundary_are_not_skipped() -> None:
-    # Five conversations share one value; pages of 2 end inside the run twice.
-    data = [
-        conversation("a", 10),
-        *[conversation(f"t{i}", 20) for i in range(5)],
-        conversation("z", 30),
-    ]
-    query = {**BASE}
-    handed, _ = walk(data, WalkState(filters_fingerprint(query), "asc"), 2, query)
-    assert handed == ["a", "t0", "t1", "t2", "t3", "t4", "z"]
-
-
-def test_after_a_boundary_the_cursor_steps_back_one_and_the_page_widens() -> None:
-    state = WalkState("f", "asc", boundary=500, boundary_ids=frozenset({"x", "y"}), handed_out=9)
-    assert state.next_query(BASE, 10) == {**BASE, "startAfterDate": "499", "limit": "12"}
-    down = WalkState("f", "desc", boundary=500, boundary_ids=frozenset({"x"}))
-    assert down.next_query(BASE, 100)["startAfterDate"] == "501"
-    assert down.next_query(BASE, 100)["limit"] == str(MAX_LIMIT)
+    items = [Item(f"c{i:04d}", 1_000 + i * 2, i) for i in range(count)]
+    pages = count // page_size + 3
+    now = 1_000 + count * 2 + 1
+    changes = []
+    for ident in data.draw(st.lists(st.sampled_from([i.id for i in items]), max_size=40)):
+        now += data.draw(st.integers(min_value=0, max_value=3))
+        at = data.draw(st.integers(min_value=0, max_value=pages))
+        kind = data.draw(st.sampled_from(["move", "move", "move", "delete"]))
+        changes.append(Change(at, kind, ident, now))
+    for k in range(data.draw(st.integers(min_value=0, max_value=10))):
+        now += 1
+        at = data.draw(st.integers(min_value=0, max_value=pages))
+        changes.append(Change(at, "create", f"new{k}", now, 0))
+    changes.sort(key=lambda c: c.at)
+    for index, change in enumerate(changes):  # values only grow, as new messages do
+        change.value = now + index if change.kind != "delete" else None
+    server = ModelServer(items, changes=changes)
+    state, base = start(order)
+    handed, _ = walk(server, state, base, page_size)
+    deleted = {c.id for c in changes if c.kind == "delete"}
+    moved = {c.id for c in changes if c.kind == "move"}
+    throughout = {item.id for item in items} - deleted
+    assert throughout <= set(handed)  # none lost
+    again = sum(n - 1 for n in Counter(handed).values())
+    moves = Counter(c.id for c in changes if c.kind == "move")
+    for ident, times in Counter(handed).items():  # no more redeliveries than moves explain
+        assert times - 1 <= moves[ident], ident
+    assert again <= sum(moves.values())
+    assert all(Counter(handed)[i] == 1 for i in throughout - moved)
 
 
-def test_float_cursors_step_back_by_the_smallest_amount() -> None:
-    state = WalkState("f", "asc", boundary=1.5, boundary_ids=frozenset({"x"}))
-    stepped = float(state.next_query(BASE, 5)["startAfterDate"])
-    assert stepped < 1.5
-    assert stepped == math.nextafter(1.5, -math.inf)
+def test_a_newest_first_walk_catches_a_conversation_that_moved_behind_its_cursor() -> None:
+    items = [Item(f"c{i:03d}", 1_000 + i, i) for i in range(300)]
+    # Before the third request, c010 (not reached yet) gets a message: it jumps to the top.
+    server = ModelServer(items, changes=[Change(2, "move", "c010", 5_000)])
+    state, base = start("desc")
+    handed, _ = walk(server, state, base, 100)
+    assert Counter(handed)["c010"] == 1
+    assert len(handed) == 300
+    assert server.requests == 5  # three pages, the empty re-ask, one catch-up page
 
 
-def test_a_run_longer_than_the_widest_page_is_reported() -> None:
-    data = [conversation(f"t{i:03d}", 7) for i in range(MAX_LIMIT + 5)]
-    query = {**BASE}
-    with pytest.raises(PaginationError, match="share the sort value 7"):
-        walk(data, WalkState(filters_fingerprint(query), "asc"), 50, query)
-
-
-def test_a_full_page_of_already_seen_conversations_is_a_loop() -> None:
-    state = WalkState("f", "asc", boundary=5, boundary_ids=frozenset({"a", "b"}), handed_out=2)
-    stuck = ConversationPage((conversation("a", 5), conversation("b", 5)), 10, None, RateLimit())
-    with pytest.raises(PaginationError, match="did not advance"):
-        read_page(state, stuck, 2)
-
-
-def test_a_cursor_that_goes_backwards_is_reported() -> None:
-    state = WalkState("f", "asc", boundary=50, boundary_ids=frozenset({"m"}), handed_out=3)
-    backwards = ConversationPage((conversation("a", 10),), 10, None, RateLimit())
-    with pytest.raises(PaginationError, match="backwards"):
-        read_page(state, backwards, 5)
-
-
-def test_conversation_without_any_sort_value_is_reported() -> None:
-    state = WalkState("f", "asc")
-    page = ConversationPage((Conversation(id="n"),), 1, None, RateLimit())
-    with pytest.raises(PaginationError, match="no usable sort value"):
-        read_page(state, page, 5)
+def test_whole_float_values_step_one_unit_like_integers() -> None:
+    state, base = start("desc")
+    state = state.after([conversation("x", 1_700_000_000_000.0)])
+    assert state.next_query(base, 10)["startAfterDate"] == "1700000000001"
+    state, base = start("asc")
+    state = state.after([conversation("x", 1.5)])
+    assert float(state.next_query(base, 10)["startAfterDate"]) == math.nextafter(1.5, -math.inf)
 
 
 @pytest.mark.parametrize(
-    ("received", "total", "is_last"),
-    [(5, 100, False), (4, 100, True), (0, 0, True), (5, 5, True)],
+    ("value", "shown"),
+    [(7, "7"), (7.0, "7"), (-3.0, "-3"), (0.1, "0.1"), (2.0**60, "1.152921504606847e+18")],
 )
-def test_end_of_walk(received: int, total: int, is_last: bool) -> None:
-    page = ConversationPage(
-        tuple(conversation(f"c{i}", i) for i in range(received)), total, None, RateLimit()
-    )
-    outcome = read_page(WalkState("f", "asc"), page, 5)
-    assert outcome.is_last is is_last
-    assert len(outcome.fresh) == received
+def test_the_wire_form_of_numbers(value: float, shown: str) -> None:
+    assert wire_number(value) == shown
 
 
-def test_an_empty_page_while_total_says_more_is_flagged() -> None:
-    state = WalkState("f", "asc", boundary=5, boundary_ids=frozenset({"a"}), handed_out=3)
-    outcome = read_page(state, ConversationPage((), 10, None, RateLimit()), 5)
-    assert outcome.is_last
-    assert outcome.suspect_end
+@pytest.mark.parametrize(
+    ("sort", "why"),
+    [
+        ((1, 2), "2 elements"),
+        ((None,), "no cursor can point past"),
+        ((2**63,), "outside the signed 64-bit range"),
+        ((-(2**63) - 1,), "outside the signed 64-bit range"),
+        ((1.8e19,), "outside the signed 64-bit range"),
+        ((math.inf,), "outside the signed 64-bit range"),
+        (("x",), "no cursor can point past"),
+    ],
+)
+def test_sort_values_no_cursor_can_carry_are_refused_with_the_token(sort: Any, why: str) -> None:
+    state, base = start("asc", sortBy="score_profile")
+    bad = Conversation(id="odd", sort=sort)
+    with pytest.raises(PaginationError, match=why) as raised:
+        read_page(state, page(conversation("a", 1), bad), state.next_query(base, 5))
+    assert "sorted by score_profile in ascending order" in str(raised.value)
+    assert raised.value.resume_token == state.to_token()
 
 
-def test_sort_falls_back_to_last_message_date() -> None:
+def test_no_cursor_outside_the_64_bit_range_is_ever_sent() -> None:
+    for order, edge in (("desc", 2**63 - 1), ("asc", -(2**63))):
+        state, base = start(order)
+        at_edge = state.after([conversation("x", edge)])  # just before it is one past
+        with pytest.raises(PaginationError, match="outside the signed 64-bit range"):
+            at_edge.next_query(base, 10)
+    state, base = start("asc")
+    at_top = state.after([conversation("x", 2**63 - 1)])
+    assert at_top.next_query(base, 10)["startAfterDate"] == str(2**63 - 2)
+
+
+def test_a_missing_sort_falls_back_to_the_last_message_date_only_for_the_default_order() -> None:
     no_sort = Conversation(id="a", last_message_date_ms=1234)
-    state, fresh = WalkState("f", "asc").after([no_sort])
-    assert state.boundary == 1234
-    assert fresh == [no_sort]
+    assert sort_value(no_sort) == 1234
+    with pytest.raises(PaginationError, match="no sort value"):
+        sort_value(no_sort, "last_manual_message_date")
+
+
+def test_a_full_page_of_already_seen_conversations_is_a_loop() -> None:
+    state, _ = start("asc")
+    state = state.after([conversation("a", 5), conversation("b", 5)])
+    stuck = page(conversation("a", 5), conversation("b", 5), total=2)
+    with pytest.raises(PaginationError, match="did not advance"):
+        read_page(state, stuck, {"limit": "2"})
+
+
+def test_a_cursor_that_goes_backwards_is_reported() -> None:
+    state, _ = start("asc")
+    state = state.after([conversation("m", 50)])
+    with pytest.raises(PaginationError, match="backwards"):
+        read_page(state, page(conversation("a", 10), total=10), {"limit": "5"})
 
 
 def test_resume_token_round_trips_as_ascii_text_and_checks_filters() -> None:
-    query = {**BASE, "status": "unread"}
-    fp = filters_fingerprint(query)
-    state = WalkState(fp, "asc", boundary=99, boundary_ids=frozenset({"a", "b"}), handed_out=7)
+    state, base = start("asc", status="unread")
+    state = state.after([conversation("a", 99), conversation("b", 99)])
     token = state.to_token()
     assert token.isascii()
-    assert token.encode("ascii").decode() == token
-    assert WalkState.from_token(token, fingerprint=fp, order="asc") == state
-    other = filters_fingerprint({**BASE, "status": "read"})
+    assert WalkState.from_token(token, query=base) == state
     with pytest.raises(ValueError, match="other filters"):
-        WalkState.from_token(token, fingerprint=other, order="asc")
+        WalkState.from_token(token, query={**base, "status": "read"})
     with pytest.raises(ValueError, match="other filters"):
-        WalkState.from_token(token, fingerprint=fp, order="desc")
+        WalkState.from_token(token, query={**base, "sort": "desc"})
 
 
-@pytest.mark.parametrize("token", ["", "garbage", "lw1.", "lw1.!!!", "lw1.e30", 42])
-def test_malformed_resume_tokens_are_rejected(token: Any) -> None:
-    with pytest.raises(ValueError, match="not a resume token"):
-        WalkState.from_token(token, fingerprint="f", order="asc")
+def test_a_token_from_before_catch_up_resumes_exactly_without_catching_up() -> None:
+    items = [Item(f"c{i:03d}", 1_000 + i) for i in range(120)]
+    base = {**BASE, "sort": "desc"}
+    old = {"f": filters_fingerprint(base), "o": "desc", "b": 1_100, "i": ["c100"], "n": 20}
+    token = "lw1." + base64.urlsafe_b64encode(orjson.dumps(old)).decode().rstrip("=")
+    server = ModelServer(items)
+    rest, _ = walk(server, WalkState.from_token(token, query=base), base, 50)
+    assert rest == [f"c{i:03d}" for i in range(99, -1, -1)]
+
+
+def encode(payload: Any, prefix: str = "lw2.") -> str:
+    return prefix + base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "lw2.", "lw2.!!!", 42, None])
+def test_what_is_not_a_resume_token_is_refused(token: Any) -> None:
+    with pytest.raises(ValueError, match=r"not a resume token|damaged"):
+        WalkState.from_token(token, query=BASE)
+
+
+def test_a_token_valid_only_in_some_fields_is_refused_naming_them() -> None:
+    state, base = start("asc")
+    good = orjson.loads(base64.urlsafe_b64decode(state.to_token()[4:] + "=="))
+    for field, bad in [
+        ("o", "sideways"),
+        ("i", "abc"),
+        ("i", [1, 2]),
+        ("n", -1),
+        ("n", "3"),
+        ("b", "12"),
+        ("k", 0),
+        ("p", 1),
+        ("ei", [3]),
+    ]:
+        with pytest.raises(ValueError, match=f"field\\(s\\) {field} are not valid"):
+            WalkState.from_token(encode({**good, field: bad}), query=base)
+    with pytest.raises(ValueError, match="does not hold"):
+        WalkState.from_token(encode([good]), query=base)
+    with pytest.raises(ValueError, match="s are not valid"):
+        WalkState.from_token(
+            encode({**good, "s": [[], "x", None, None, None, None, None]}), query=base
+        )
 
 
 def test_page_size_does_not_change_the_fingerprint_but_filters_do() -> None:

@@ -4,15 +4,17 @@ ahead, cancelling) and the pager (handing out, `max_items`, resume tokens)."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import Counter
 
 import pytest
 from attrs import evolve
 
 from leadway_async import Conversation, ConversationPage, ConversationPager
-from leadway_async.cursor import WalkState, filters_fingerprint
+from leadway_async.cursor import WalkState
 from leadway_async.pagination import PageSource
 
-from .server_model import conversation, serve
+from .server_model import Change, Item, ModelServer, conversation, serve
 
 QUERY = {"locationId": "L", "sort": "asc"}
 
@@ -28,7 +30,7 @@ class Server:
         self.cancelled = 0
         self.gate: asyncio.Event | None = None  # when set up, each answer waits for it
 
-    async def fetch(self, query: dict[str, str]) -> ConversationPage:
+    async def fetch(self, query: dict[str, str], notes: object = None) -> ConversationPage:
         self.queries.append(query)
         try:
             if self.gate is not None:
@@ -46,7 +48,7 @@ class Server:
 
 
 def source(server: Server, **options: object) -> PageSource:
-    start = WalkState(filters_fingerprint(QUERY), "asc")
+    start = WalkState.start(QUERY)
     return PageSource(server.fetch, QUERY, page_size=10, start=start, **options)  # type: ignore[arg-type]
 
 
@@ -103,14 +105,14 @@ async def test_a_source_error_is_raised_once_at_its_page() -> None:
     server = Server(50)
     calls = 0
 
-    async def failing(query: dict[str, str]) -> ConversationPage:
+    async def failing(query: dict[str, str], notes: object = None) -> ConversationPage:
         nonlocal calls
         calls += 1
         if calls == 2:
             raise RuntimeError("page 2 failed")
         return await server.fetch(query)
 
-    start = WalkState(filters_fingerprint(QUERY), "asc")
+    start = WalkState.start(QUERY)
     pages = PageSource(failing, QUERY, page_size=10, start=start, prefetch=1)
     assert await pages.next() is not None
     with pytest.raises(RuntimeError, match="page 2 failed"):
@@ -184,7 +186,7 @@ async def test_aclose_while_the_consumer_awaits_a_page_ends_its_loop_quietly() -
     page_two_asked = asyncio.Event()
     fetch = server.fetch
 
-    async def noting(query: dict[str, str]) -> ConversationPage:
+    async def noting(query: dict[str, str], notes: object = None) -> ConversationPage:
         if server.queries:
             server.gate = asyncio.Event()
             page_two_asked.set()
@@ -221,3 +223,24 @@ async def test_a_cancelled_consumer_is_still_cancelled() -> None:
     with pytest.raises(asyncio.CancelledError):
         await consumer
     assert server.cancelled == 1
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+async def test_redelivered_counts_exactly_the_conversations_handed_out_again(order: str) -> None:
+    now = int(time.time() * 1000)
+    items = [Item(f"c{i:03d}", now - 10**9 + i * 1000, i) for i in range(250)]
+    # Between pages, conversations get messages: some already handed out, some not yet.
+    moved = ["c000", "c010", "c120", "c200", "c249", "c005"]
+    changes = [Change(1 + k % 3, "move", ident, now + k) for k, ident in enumerate(moved)]
+    model = ModelServer(items, changes=changes)
+
+    async def fetch(query: dict[str, str], notes: object = None) -> ConversationPage:
+        return model(query)
+
+    walk = ConversationPager(fetch, {"locationId": "L", "sort": order}, page_size=40)
+    handed = [c.id async for c in walk]
+    counts = Counter(handed)
+    assert set(handed) == {item.id for item in items}
+    again = sum(n - 1 for n in counts.values())
+    assert again > 0  # the schedule does move conversations already handed out
+    assert walk.redelivered == again
