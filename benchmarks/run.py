@@ -21,7 +21,7 @@ from pathlib import Path
 
 from leadway_async.testing import USER_IDS
 
-from . import memory, models, prefetch, ratelimit
+from . import live, memory, models, prefetch, ratelimit
 from ._server import emulator_process
 from .walks import Walked, timed_rounds
 
@@ -36,7 +36,7 @@ def walk_section(
     """Timed walks of every contender; the table and each contender's cost against the floor."""
     with emulator_process(conversations) as server:
         results = timed_rounds(server, filter_sets, rounds, keep_ids=quick)
-    walked: dict[str, list[Walked]] = {name: rounds_[0][1] for name, rounds_ in results.items()}
+    walked: dict[str, list[Walked]] = {name: rounds_[0].walks for name, rounds_ in results.items()}
     reference = [w.ids for w in walked[FLOOR]]
     for name, walks in walked.items():  # every contender must walk the same conversations
         count = sum(w.conversations for w in walks)
@@ -44,7 +44,13 @@ def walk_section(
         if quick:
             assert [w.ids for w in walks] == reference, f"{name} walked other conversations"
     rates = {
-        name: [sum(w.conversations for w in walks) / seconds for seconds, walks in rounds_]
+        name: [sum(w.conversations for w in r.walks) / r.seconds for r in rounds_]
+        for name, rounds_ in results.items()
+    }
+    cpu = {
+        name: statistics.median(
+            r.cpu_seconds / sum(w.conversations for w in r.walks) * 1e6 for r in rounds_
+        )
         for name, rounds_ in results.items()
     }
     pages = {name: sum(w.pages for w in walked[name]) for name in walked}
@@ -53,8 +59,9 @@ def walk_section(
         f"{title}: {sum(w.conversations for w in walked[FLOOR]):,} conversations, "
         f"{rounds} rounds, contenders alternating.",
         "",
-        "| contender | pages/s | conversations/s (median) | min | max | cost vs floor |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| contender | pages/s | conversations/s (median) | min | max | cost vs floor "
+        "| client CPU per conversation (median) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     costs = {}
     for name, values in rates.items():
@@ -63,7 +70,7 @@ def walk_section(
         page_rate = median * pages[name] / sum(w.conversations for w in walked[name])
         lines.append(
             f"| {name} | {page_rate:,.0f} | {median:,.0f} | {min(values):,.0f} | "
-            f"{max(values):,.0f} | {costs[name]:.2f}x |"
+            f"{max(values):,.0f} | {costs[name]:.2f}x | {cpu[name]:.1f} µs |"
         )
     return "\n".join(lines), costs
 
@@ -160,13 +167,16 @@ def main() -> None:
         prefetch.run(pages=10, rounds=2) if quick else prefetch.run(pages=100, rounds=5),
     )
     section("6. Rate limit", ratelimit.run(25 if quick else 101))
+    live_table, live_goals = live.run(2_000, 20, 20) if quick else live.run(20_000, 20, 100)
+    section("7. A location that changes during the walk", live_table)
     print(f"all sections ran in {time.monotonic() - started:.0f} s", file=sys.stderr)
     if quick:
         return
     targets = (
         f"- Sequential walk: paginate() costs {seq_costs[OURS]:.2f}x the floor "
         "(target at most 1.5x).\n"
-        f"- Eight concurrent walkers: {con_costs[OURS]:.2f}x (target at most 2.0x)."
+        f"- Eight concurrent walkers: {con_costs[OURS]:.2f}x (target at most 2.0x).\n"
+        f"{live_goals}"
     )
     body = "\n\n".join(f"## {title}\n\n{text}" for title, text in sections)
     (HERE / "RESULTS.md").write_text(

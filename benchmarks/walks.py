@@ -213,14 +213,29 @@ async def walk_all(
     return list(await asyncio.gather(*(walker(server, f, keep_ids) for f in filter_sets)))
 
 
+@frozen
+class Round:
+    """One contender's round: wall seconds, this process's CPU seconds, the walks."""
+
+    seconds: float
+    cpu_seconds: float
+    walks: list[Walked]
+
+
 def timed_rounds(
     server: Server, filter_sets: list[dict[str, str]], rounds: int, keep_ids: bool = False
-) -> dict[str, list[tuple[float, list[Walked]]]]:
-    """Each contender walks every filter set once per round, contenders alternating."""
-    results: dict[str, list[tuple[float, list[Walked]]]] = {name: [] for name in CONTENDERS}
+) -> dict[str, list[Round]]:
+    """Each contender walks every filter set once per round, contenders alternating.
+
+    CPU time is this process's alone (the emulator runs in its own): what the contender
+    costs, whatever the machine's other load does to the wall time.
+    """
+    results: dict[str, list[Round]] = {name: [] for name in CONTENDERS}
     for _ in range(rounds):
         for name, walker in CONTENDERS.items():
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             walked = asyncio.run(walk_all(walker, server, filter_sets, keep_ids))
-            results[name].append((time.perf_counter() - started, walked))
+            results[name].append(
+                Round(time.perf_counter() - started, time.process_time() - cpu, walked)
+            )
     return results
