@@ -16,7 +16,6 @@ that fits in one page is a snapshot of everything above that value, and ends the
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
 import statistics
@@ -26,6 +25,7 @@ from typing import Any
 import orjson
 from attrs import evolve, frozen
 
+from . import tokens
 from .errors import PaginationError, ParameterError
 from .models import Conversation, ConversationPage
 
@@ -58,8 +58,6 @@ _INTEGERS = frozenset({int})
 
 SortValue = int | float
 
-_TOKEN_PREFIX = "lw2."
-_OLD_TOKEN_PREFIX = "lw1."
 # Parameters that do not change which conversations a walk yields, or in what order.
 _NOT_IN_FINGERPRINT = frozenset({"limit"})
 
@@ -306,6 +304,30 @@ class WalkState:
 
     def to_token(self) -> str:
         """This position as an opaque ASCII string, safe to store."""
+        return tokens.encode(tokens.WALK, self.to_payload())
+
+    @classmethod
+    def from_token(cls, token: str, *, query: Mapping[str, str]) -> WalkState:
+        """The position a token records; `ParameterError` saying why if it is not one
+        or belongs to a walk with other filters."""
+        prefix, payload = tokens.decode(token, (tokens.WALK, tokens.OLD_WALK))
+        fresh = cls.start(query)
+        if prefix == tokens.OLD_WALK:
+            _check_fields(payload, _OLD_FIELDS)
+            _check_filters(payload, fresh)
+            # A token from before catch-up passes: it does not say where the walk began,
+            # so the walk goes on to its end as it would have then, without catching up.
+            return evolve(
+                fresh,
+                boundary=payload["b"],
+                boundary_ids=frozenset(payload["i"]),
+                handed_out=payload["n"],
+                catch_up=False,
+            )
+        return cls.from_payload(payload, fresh)
+
+    def to_payload(self) -> dict[str, Any]:
+        """This position as a JSON object (what a token holds)."""
         payload: dict[str, Any] = {
             "f": self.fingerprint,
             "o": self.order,
@@ -327,29 +349,17 @@ class WalkState:
         if self.split is not None:
             s = self.split
             payload["s"] = [sorted(s.seen), s.start, s.end, s.low, s.high, s.total, s.latest]
-        return _TOKEN_PREFIX + base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+        return payload
 
     @classmethod
-    def from_token(cls, token: str, *, query: Mapping[str, str]) -> WalkState:
-        """The position a token records; `ParameterError` saying why if it is not one
-        or belongs to a walk with other filters."""
-        fresh = cls.start(query)
-        payload = _decode_token(token)
-        if payload["f"] != fresh.fingerprint or payload["o"] != fresh.order:
-            raise ParameterError(
-                "resume_token belongs to a walk with other filters; resume with the same "
-                "filters (and location) as the walk that produced it"
-            )
-        if "p" not in payload:
-            # A token from before catch-up passes: it does not say where the walk began,
-            # so the walk goes on to its end as it would have then, without catching up.
-            return evolve(
-                fresh,
-                boundary=payload["b"],
-                boundary_ids=frozenset(payload["i"]),
-                handed_out=payload["n"],
-                catch_up=False,
-            )
+    def from_payload(cls, payload: Any, fresh: WalkState) -> WalkState:
+        """The position `payload` records, every field checked, for the walk `fresh` starts;
+        `ParameterError` saying why if it is not one or belongs to a walk with other
+        filters."""
+        if not isinstance(payload, dict):
+            raise ParameterError("resume_token is damaged: it does not hold a walk's position")
+        _check_fields(payload, _FIELDS)
+        _check_filters(payload, fresh)
         split = payload.get("s")
         return evolve(
             fresh,
@@ -429,18 +439,8 @@ _SPLIT_FIELDS: tuple[Check, ...] = (
 )  # fmt: skip
 
 
-def _decode_token(token: Any) -> dict[str, Any]:
-    """A token's fields, every one checked; `ParameterError` saying why if not."""
-    if not isinstance(token, str) or not token.startswith((_TOKEN_PREFIX, _OLD_TOKEN_PREFIX)):
-        raise ParameterError("resume_token is not a resume token from this SDK")
-    body = token[len(_TOKEN_PREFIX) :]
-    try:
-        payload = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (ValueError, orjson.JSONDecodeError):
-        raise ParameterError("resume_token is not a resume token from this SDK") from None
-    if not isinstance(payload, dict):
-        raise ParameterError("resume_token is damaged: it does not hold a walk's position")
-    fields = _OLD_FIELDS if token.startswith(_OLD_TOKEN_PREFIX) else _FIELDS
+def _check_fields(payload: dict[str, Any], fields: dict[str, Check]) -> None:
+    """`ParameterError` naming every field of a token's payload that is not valid."""
     bad = [name for name, check in fields.items() if not check(payload.get(name))]
     split = payload.get("s")
     if split is not None and not (
@@ -454,8 +454,14 @@ def _decode_token(token: Any) -> dict[str, Any]:
         raise ParameterError(
             f"resume_token is damaged: its field(s) {', '.join(bad)} are not valid"
         )
-    checked: dict[str, Any] = payload
-    return checked
+
+
+def _check_filters(payload: dict[str, Any], fresh: WalkState) -> None:
+    if payload["f"] != fresh.fingerprint or payload["o"] != fresh.order:
+        raise ParameterError(
+            "resume_token belongs to a walk with other filters; resume with the same "
+            "filters (and location) as the walk that produced it"
+        )
 
 
 @frozen
