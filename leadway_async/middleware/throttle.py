@@ -3,38 +3,72 @@
 It learns each location's window (`X-RateLimit-Max` requests per
 `X-RateLimit-Interval-Milliseconds`) from the responses themselves. Until the first
 response has told it, only one request goes out, so a fresh client started by many tasks
-cannot overrun a window it does not know yet. From then on it keeps a log of send times
-and never lets more than the window's size go out within any span of one window (plus a
-small margin): that holds for a window that slides and for one that resets at fixed times.
+cannot overrun a window it does not know yet.
+
+From then on each request holds a place in the window from its send until one window
+(plus a small margin) after its answer was seen, or after its failure was seen when it
+got no answer; a request goes out only while fewer places than the window's size are
+held. The server counts a request when it arrives, somewhere between its send and its
+answer, so any span of one window holds at most the window's size of arrivals however
+the round trips vary: the rule holds for a window that slides and for one that resets at
+fixed times. A saturating caller gets about `max / (window + round trip)` requests a
+second.
+
+The server's `X-RateLimit-Remaining` reveals other spenders of the same budget (other
+processes or clients): an answer seen at `t` saying `Remaining = R` means the server
+counted `max - R` requests in its window, and ours among them are at most our places
+held at some moment between that request's send and `t`. The excess are other spenders'
+requests: at least that many places are held for them until `t` plus one window (plus
+the margin). Alone, that never holds anything back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .._headers import parse_retry_after
 from .._time import deadline_passed, time_left
 from ..errors import RateLimitError, quota_resets
 from .chain import Handler, Request, Response
 
-__all__ = ["SendLog", "Throttle"]
+__all__ = ["DEFAULT_WINDOW_S", "SendLog", "Throttle"]
 
 logger = logging.getLogger("leadway_async")
 
+DEFAULT_WINDOW_S = 10.0
+"""How long a 429 pauses a location whose window is not known and that sent no
+`Retry-After`: the API's documented burst window."""
+
 
 class SendLog:
-    """When requests were sent, and how long until one more fits the window (pure)."""
+    """The places held in one location's window, and when one more fits (pure: the
+    caller passes the time).
+
+    A place is held from `send()` until one span (the window plus the margin) after
+    `finish()`; other spenders' places, learned from `X-RateLimit-Remaining`, for one
+    span after the answer that revealed them.
+    """
 
     def __init__(self, margin_ratio: float, margin_min_s: float) -> None:
         self._margin_ratio = margin_ratio
         self._margin_min_s = margin_min_s
-        self._sent: deque[float] = deque()
         self.size: int | None = None  # requests allowed per window; None: not known
         self.span = 0.0  # the window plus the margin, in seconds
+        self._tickets = itertools.count()
+        self._in_flight: dict[int, float] = {}  # ticket -> send time, oldest first
+        self._answered: deque[float] = deque()  # when each of ours finished, oldest first
+        self._others: deque[float] = deque()  # when each other spender's place was seen
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not finished yet."""
+        return len(self._in_flight)
 
     def learn(self, size: int, interval_ms: int) -> None:
         """Take the window the API announced."""
@@ -42,29 +76,70 @@ class SendLog:
         self.size = max(1, size)
         self.span = window + max(self._margin_min_s, window * self._margin_ratio)
 
-    def record(self, now: float) -> None:
-        """Count a request sent at `now`."""
-        self._sent.append(now)
+    def send(self, now: float) -> int:
+        """Hold a place for a request sent at `now`; returns its ticket for `finish()`."""
+        ticket = next(self._tickets)
+        self._in_flight[ticket] = now
+        return ticket
 
-    def delay(self, now: float) -> float:
-        """Seconds to wait before one more request may go out (0: it may go now)."""
+    def finish(self, ticket: int, now: float, remaining: int | None = None) -> None:
+        """The request of `ticket` was answered (or failed) at `now`: its place is held
+        one more span. `remaining` is the `X-RateLimit-Remaining` of its answer."""
+        self._forget(now)
+        sent = self._in_flight.pop(ticket)
+        self._answered.append(now)
+        if remaining is None or self.size is None:
+            return
+        # Of ours, the server can have counted only those holding a place at some moment
+        # between this request's send and now.
+        ours = self.in_flight + sum(1 for t in self._answered if t > sent - self.span)
+        others = self.size - remaining - ours
+        if others > 0:
+            # At least `others` places stay held one span from now; none is shortened.
+            kept = list(self._others)[: max(0, len(self._others) - others)]
+            self._others = deque(kept + [now] * others)
+
+    def held(self, now: float) -> int:
+        """Places held at `now`, ours (sent or finished) and other spenders'."""
+        return self.in_flight + len(self._releases(now))
+
+    def delay(self, now: float) -> float | None:
+        """Seconds to wait before one more request may go out (0: it may go now; None:
+        not before one of those in flight finishes)."""
         if self.size is None:
             return 0.0
-        while self._sent and self._sent[0] <= now - self.span:
-            self._sent.popleft()
-        if len(self._sent) < self.size:
+        releases = self._releases(now)
+        excess = self.in_flight + len(releases) - self.size
+        if excess < 0:
             return 0.0
-        return self._sent[-self.size] + self.span - now
+        if excess >= len(releases):
+            return None
+        return releases[excess] + self.span - now
+
+    def _releases(self, now: float) -> list[float]:
+        """When the finished places still held at `now` were finished, oldest first."""
+        self._forget(now)
+        held = itertools.chain(self._answered, self._others)
+        return sorted(t for t in held if t > now - self.span)
+
+    def _forget(self, now: float) -> None:
+        """Drop places no count can need again (`finish()` looks back to a send time)."""
+        oldest_send = next(iter(self._in_flight.values()), now)
+        horizon = min(now, oldest_send) - self.span
+        while self._answered and self._answered[0] <= horizon:
+            self._answered.popleft()
+        while self._others and self._others[0] <= now - self.span:
+            self._others.popleft()
 
 
 class _Location:
-    """The budget of one location: its send log and what the API last said of it."""
+    """The budget of one location: its places and what the API last said of it."""
 
     def __init__(self, log: SendLog) -> None:
         self.log = log
         self.lock = asyncio.Lock()  # FIFO: waiting requests go out in arrival order
         self.learned = False
-        self.probe: asyncio.Future[None] | None = None  # the first request, until it answers
+        self.finished: asyncio.Future[None] | None = None  # wakes a wait for a place
         self.paused_until = 0.0
         self.exhausted_until = 0.0
         self.warned_low = False
@@ -75,19 +150,31 @@ class Throttle:
 
     One budget per location id; tasks sharing the throttle share the budget, served
     first come, first served. Share one `Throttle` between clients that use the same
-    token and location. `margin_ratio`/`margin_min_s` widen the learned window a little
-    (2 %, at least 25 ms) against timing differences between client and server. When the
-    daily budget falls under `daily_warning_ratio` of the day's limit it logs a warning;
-    at zero, requests fail at once with `RateLimitError(daily_quota_exhausted=True)` until
-    the reset the server announced (`X-RateLimit-Daily-Reset`), or, when it announced
-    none, for `daily_recheck_s` seconds before one is let through to look again.
+    token and location.
+
+    Each request holds a place from its send until one window after its answer (or its
+    failure) was seen, plus a margin of `max(margin_min_s, window * margin_ratio)`; one
+    goes out only while fewer places than `X-RateLimit-Max` are held. The default margin,
+    5 ms or 0.1 % of the window (10 ms of the API's 10 s), covers the server stamping
+    requests in whole milliseconds and clocks running at rates up to 0.1 % apart. An
+    answer whose `X-RateLimit-Remaining` counts more requests than ours holds the excess
+    as other spenders' places for one window.
+
+    A 429 pauses the location for its `Retry-After`, else for the window (else
+    `DEFAULT_WINDOW_S`, 10 s). A response bearing only one of the two window headers
+    leaves the window learned before as it was. When the daily budget falls under
+    `daily_warning_ratio` of the day's limit it logs a warning, once until it rises
+    again; at zero, requests fail at once with `RateLimitError(daily_quota_exhausted=True)`
+    until the reset the server announced (`X-RateLimit-Daily-Reset`), or, when it
+    announced none, for `daily_recheck_s` seconds before one is let through to look again.
+    No wait that would pass a request's deadline is started.
     """
 
     def __init__(
         self,
         *,
-        margin_ratio: float = 0.02,
-        margin_min_s: float = 0.025,
+        margin_ratio: float = 0.001,
+        margin_min_s: float = 0.005,
         daily_warning_ratio: float = 0.05,
         daily_recheck_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
@@ -100,23 +187,30 @@ class Throttle:
         self._sleep = sleep
         self._locations: dict[str, _Location] = {}
 
+    def usage(self, location_id: str) -> float | None:
+        """The share of the location's window in use now, from 0 to 1 (places held over
+        the window's size); None while its window is not known."""
+        location = self._locations.get(location_id)
+        if location is None or location.log.size is None:
+            return None
+        return min(1.0, location.log.held(self._clock()) / location.log.size)
+
     async def __call__(self, request: Request, handler: Handler) -> Response:
         key = request.query.get("locationId", "")
         location = self._locations.get(key)
         if location is None:
             location = self._locations[key] = _Location(SendLog(*self._margin))
-        is_probe = await self._wait_turn(location, request)
+        ticket = await self._wait_turn(location, request)
         try:
             response = await handler(request)
-        finally:
-            if is_probe and location.probe is not None:
-                probe, location.probe = location.probe, None
-                probe.set_result(None)
-        self._learn(location, response)
+        except BaseException:
+            self._finish(location, ticket, None)
+            raise
+        self._finish(location, ticket, response)
         return response
 
-    async def _wait_turn(self, location: _Location, request: Request) -> bool:
-        """Wait until `request` may go out; True when it goes out to learn the window."""
+    async def _wait_turn(self, location: _Location, request: Request) -> int:
+        """Wait until `request` may go out; returns the ticket of the place it holds."""
         async with location.lock:
             while True:
                 now = self._clock()
@@ -129,41 +223,53 @@ class Throttle:
                         daily_quota_exhausted=True,
                         retry_after=resets_in,
                     )
-                if not location.learned:
-                    if location.probe is not None:
-                        await self._until(location.probe, request)
-                        continue
-                    location.probe = asyncio.get_running_loop().create_future()
-                    location.log.record(now)
-                    return True
-                wait = max(location.log.delay(now), location.paused_until - now)
+                if not location.learned and location.log.in_flight:
+                    await self._next_finish(location, request, "the rate limit is known")
+                    continue
+                delay = location.log.delay(now)
+                if delay is None:
+                    await self._next_finish(location, request, "the rate limit allows it")
+                    continue
+                wait = max(delay, location.paused_until - now)
                 if wait <= 0:
-                    location.log.record(now)
-                    return False
+                    return location.log.send(now)
                 left = time_left(request.deadline, now)
                 if left is not None and wait >= left:
                     raise deadline_passed(request.method, request.path, "the rate limit allows it")
                 await self._sleep(wait)
 
-    async def _until(self, probe: asyncio.Future[None], request: Request) -> None:
-        """Wait for the window-learning request to answer, within the call's deadline."""
+    async def _next_finish(self, location: _Location, request: Request, before: str) -> None:
+        """Wait until a request in flight finishes, within the call's deadline."""
+        if location.finished is None:
+            location.finished = asyncio.get_running_loop().create_future()
         left = time_left(request.deadline, self._clock())
         try:
-            await asyncio.wait_for(asyncio.shield(probe), left)
+            await asyncio.wait_for(asyncio.shield(location.finished), left)
         except asyncio.TimeoutError:
-            raise deadline_passed(request.method, request.path, "the rate limit is known") from None
+            raise deadline_passed(request.method, request.path, before) from None
 
-    def _learn(self, location: _Location, response: Response) -> None:
-        budget = response.rate_limit
+    def _finish(self, location: _Location, ticket: int, response: Response | None) -> None:
+        """Release the request's place to the window and take in what its answer said."""
         now = self._clock()
+        remaining = None
+        if response is not None:
+            self._learn(location, response, now)
+            remaining = response.rate_limit.remaining
+        location.log.finish(ticket, now, remaining)
+        if location.finished is not None:
+            finished, location.finished = location.finished, None
+            finished.set_result(None)
+
+    def _learn(self, location: _Location, response: Response, now: float) -> None:
+        budget = response.rate_limit
         if budget.max is not None and budget.interval_ms is not None:
             location.log.learn(budget.max, budget.interval_ms)
         location.learned = True  # a response without the headers means: no limit announced
-        # The server counted more than our log did (another client on the same budget):
-        # hold everything for a whole window. Otherwise the log already holds us back.
-        exhausted = budget.remaining == 0 and location.log.delay(now) == 0
-        if response.status == 429 or exhausted:
-            location.paused_until = now + location.log.span
+        if response.status == 429:
+            pause = parse_retry_after(response.headers)
+            if pause is None:
+                pause = DEFAULT_WINDOW_S if location.log.size is None else location.log.span
+            location.paused_until = max(location.paused_until, now + pause)
         daily, limit = budget.daily_remaining, budget.limit_daily
         if daily is None:
             return
