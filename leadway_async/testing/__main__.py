@@ -30,6 +30,7 @@ def build_parser(prog: str = "python -m leadway_async.testing") -> argparse.Argu
     add("--conversations", type=int, default=1000, help="how many to generate (%(default)s)")
     add("--seed", type=int, default=0, help="seed of the data and the random faults")
     add("--ties", type=float, default=0.0, help="chance a lastMessageDate repeats the previous")
+    add("--skew", type=float, default=0.0, help="share of conversations in the last tenth")
     add("--token", default=DEFAULT_TOKEN, help="the bearer token to accept")
     add("--location-id", default=DEFAULT_LOCATION_ID, help="the location the token may read")
     add("--rate-limit-max", type=int, default=100, help="requests per burst window")
@@ -82,6 +83,7 @@ def main(
             conversations=args.conversations,
             seed=args.seed,
             ties=args.ties,
+            skew=args.skew,
             token=args.token,
             location_id=args.location_id,
             host=args.host,

@@ -237,12 +237,15 @@ def generate_conversations(
     ties: float = 0.0,
     start_ms: int = DEFAULT_START_MS,
     span_days: float = 180.0,
+    skew: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Return `count` wire-format conversations, the same ones for the same arguments.
 
     `lastMessageDate` grows from `start_ms` over about `span_days`; with probability `ties`
     a conversation's `lastMessageDate` equals the previous one's, so high values make long
-    runs of equal sort values. With `ties=0` no two share a `lastMessageDate`. Every
+    runs of equal sort values. With `ties=0` no two share a `lastMessageDate`. With
+    `skew`, that share of the conversations have their last message in the last tenth of
+    the span (most of a location's conversations active in the last weeks). Every
     conversation has `id`, `locationId`, `dateAdded`, `dateUpdated`, `lastMessageDate`,
     `mentions`, `scoring`, `messageTypes`, `isLastMessageInternalComment`, `profilePhoto`
     (mostly null) and, last, `sort` (`[lastMessageDate]`); other fields are missing or null
@@ -252,14 +255,22 @@ def generate_conversations(
         raise ValueError("count must not be negative")
     if not 0.0 <= ties <= 1.0:
         raise ValueError("ties must be between 0 and 1")
+    if not 0.0 <= skew < 1.0:
+        raise ValueError("skew must be at least 0 and below 1")
     if count == 0:
         return []
     with paused_gc():
-        return _generate(count, seed, location_id, ties, start_ms, span_days)
+        return _generate(count, seed, location_id, ties, start_ms, span_days, skew)
 
 
 def _generate(
-    count: int, seed: int, location_id: str, ties: float, start_ms: int, span_days: float
+    count: int,
+    seed: int,
+    location_id: str,
+    ties: float,
+    start_ms: int,
+    span_days: float,
+    skew: float,
 ) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     rand = rng.random
@@ -275,7 +286,7 @@ def _generate(
     tags = rng.choices(_TAG_SETS, weights=_TAG_WEIGHTS, k=count)
     companies = rng.choices((*_COMPANIES, _MISSING), weights=(1,) * len(_COMPANIES) + (8,), k=count)
     domains = rng.choices(_DOMAINS, k=count)
-    dates = _message_dates(rng, count, ties, start_ms, span_days)
+    dates = _message_dates(rng, count, ties, start_ms, span_days, skew)
 
     conversations: list[dict[str, Any]] = []
     append = conversations.append
@@ -386,16 +397,27 @@ def unique_ids(rng: random.Random, count: int) -> list[str]:
 
 
 def _message_dates(
-    rng: random.Random, count: int, ties: float, start_ms: int, span_days: float
+    rng: random.Random, count: int, ties: float, start_ms: int, span_days: float, skew: float
 ) -> list[int]:
-    """Return non-decreasing epoch-ms dates; each repeats the previous one with chance `ties`."""
+    """Return non-decreasing epoch-ms dates; each repeats the previous one with chance `ties`.
+
+    With `skew`, that share of them fall in the last tenth of the span.
+    """
     rand = rng.random
-    widest_gap = max(2, int(2 * span_days * _DAY_MS / count))
+    span_ms = span_days * _DAY_MS
+    late = round(count * skew)
+    first_late = count - late
+    gap = late_gap = max(2, int(2 * span_ms / count))
+    if skew:
+        gap = max(2, int(2 * 0.9 * span_ms / max(1, first_late)))
+        late_gap = max(2, int(2 * 0.1 * span_ms / max(1, late)))
     dates = [start_ms] * count
     last = start_ms
     for i in range(1, count):
+        if i == first_late:
+            gap = late_gap
         if rand() >= ties:
-            last += 1 + int(rand() * widest_gap)
+            last += 1 + int(rand() * gap)
         dates[i] = last
     return dates
 

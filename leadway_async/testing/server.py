@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
@@ -25,6 +26,9 @@ __all__ = ["DEFAULT_LOCATION_ID", "DEFAULT_TOKEN", "LeadwayEmulator"]
 DEFAULT_TOKEN = "pit-3c7e2b1a-emulator-token-0000"
 DEFAULT_LOCATION_ID = "btcYOewX8Tc1bz9hiSlu"
 
+# Turns of the loop given to connections accepted just before the server stops.
+_SETTLE_TURNS = 5
+
 # In-flight answers (a latency fault, say) get this long to finish when the server stops.
 _SHUTDOWN_TIMEOUT = 0.5
 
@@ -33,7 +37,8 @@ class LeadwayEmulator(EmulatorControls):
     """A local Leadway conversations search API, on a real loopback socket.
 
     `conversations` is a number to generate (seeded by `seed`, with `ties` the chance of
-    repeating the previous lastMessageDate) or the wire dicts to serve. `versions` are the
+    repeating the previous lastMessageDate and `skew` the share in the last tenth of the
+    time range) or the wire dicts to serve. `versions` are the
     `Version` headers accepted. `live` makes conversations change while it serves (see
     `LiveChanges`; `live` on the emulator answers what happened). `clock` (Unix seconds)
     times the live changes and the daily quota's reset. Use it as
@@ -47,6 +52,7 @@ class LeadwayEmulator(EmulatorControls):
         conversations: int | Sequence[dict[str, Any]] = 500,
         seed: int = 0,
         ties: float = 0.0,
+        skew: float = 0.0,
         token: str = DEFAULT_TOKEN,
         location_id: str = DEFAULT_LOCATION_ID,
         host: str = "127.0.0.1",
@@ -65,7 +71,7 @@ class LeadwayEmulator(EmulatorControls):
     ) -> None:
         if isinstance(conversations, int):
             data = generate_conversations(
-                conversations, seed=seed, location_id=location_id, ties=ties
+                conversations, seed=seed, location_id=location_id, ties=ties, skew=skew
             )
         else:
             data = list(conversations)
@@ -96,6 +102,7 @@ class LeadwayEmulator(EmulatorControls):
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._url: str | None = None
         self._closed = False
 
@@ -115,12 +122,16 @@ class LeadwayEmulator(EmulatorControls):
         )
         await runner.setup()
         self._runner = runner
+        server = runner.server
+        assert server is not None
         try:
-            await web.TCPSite(runner, self._host, self._port).start()
+            self._listener = await asyncio.get_running_loop().create_server(
+                server, self._host, self._port
+            )
         except BaseException:
             await self.aclose()
             raise
-        host, port = runner.addresses[0][:2]
+        host, port = self._listener.sockets[0].getsockname()[:2]
         self._url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         self._state.live.begin()
 
@@ -129,7 +140,18 @@ class LeadwayEmulator(EmulatorControls):
         self._closed = True
         self._state.live.end()
         runner, self._runner = self._runner, None
+        listener, self._listener = self._listener, None
         self._url = None
+        if listener is not None:
+            # Stop accepting, then let the connections already accepted finish their
+            # set-up before the listener closes: on Python 3.11 a connection whose set-up
+            # runs after the close is left open with nobody to close it.
+            loop = asyncio.get_running_loop()
+            for sock in listener.sockets:
+                loop.remove_reader(sock.fileno())
+            for _ in range(_SETTLE_TURNS):
+                await asyncio.sleep(0)
+            listener.close()
         if runner is not None:
             await runner.cleanup()
 

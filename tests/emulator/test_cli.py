@@ -95,7 +95,7 @@ def test_the_parser_knows_every_option() -> None:
             *("--daily-limit", "99", "--retry-after", "1.5", "--latency-ms", "20"),
             *("--fault-rate", "0.1", "--fault-kinds", "drop,truncate", "--versions", "v3"),
             *("--messages-per-s", "20", "--created-per-s", "1.5", "--deleted-per-s", "0.5"),
-            *("--read-per-s", "2", "--index-lag-s", "3"),
+            *("--read-per-s", "2", "--index-lag-s", "3", "--skew", "0.9"),
         ]
     )
     assert vars(args) == {
@@ -104,6 +104,7 @@ def test_the_parser_knows_every_option() -> None:
         "conversations": 5,
         "seed": 2,
         "ties": 0.5,
+        "skew": 0.9,
         "token": "t",
         "location_id": "L",
         "rate_limit_max": 7,
@@ -132,6 +133,7 @@ def test_the_parser_knows_every_option() -> None:
         ["--fault-kinds", "status:503,bogus"],
         ["--fault-rate", "2"],
         ["--ties", "3"],
+        ["--skew", "-0.1"],
         ["--rate-limit-mode", "leaky"],
         ["--conversations", "many"],
         ["--versions", " , "],

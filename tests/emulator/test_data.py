@@ -212,3 +212,19 @@ def test_start_and_span_can_be_chosen() -> None:
     dates = [c["lastMessageDate"] for c in convs]
     assert dates[0] == 1000
     assert dates[-1] - dates[0] <= 2 * 86_400_000
+
+
+@pytest.mark.parametrize("skew", [0.5, 0.9])
+def test_skew_puts_that_share_of_conversations_in_the_last_tenth(skew: float) -> None:
+    conversations = generate_conversations(20_000, seed=3, location_id="L", skew=skew)
+    dates = [c["lastMessageDate"] for c in conversations]
+    assert dates == sorted(dates)
+    low, high = min(dates), max(dates)
+    late = sum(1 for d in dates if d >= low + 0.9 * (high - low)) / len(dates)
+    assert skew - 0.03 <= late <= skew + 0.03
+    assert high - low > 150 * 86_400_000  # still spread over the whole span
+
+
+def test_skew_must_leave_some_conversations_early() -> None:
+    with pytest.raises(ValueError, match="skew"):
+        generate_conversations(10, seed=1, location_id="L", skew=1.0)
