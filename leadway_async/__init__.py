@@ -32,6 +32,7 @@ from .errors import (
 from .models import Conversation, ConversationPage, RateLimit
 from .pagination import ConversationPager
 from .params import SearchFilters
+from .scan import ConversationScan
 
 __all__ = [
     "APIConnectionError",
@@ -43,6 +44,7 @@ __all__ = [
     "Conversation",
     "ConversationPage",
     "ConversationPager",
+    "ConversationScan",
     "ConversationStatus",
     "ConversationType",
     "LeadwayClient",

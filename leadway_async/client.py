@@ -19,6 +19,7 @@ from .middleware.throttle import Throttle
 from .models import ConversationPage
 from .pagination import ConversationPager
 from .params import MAX_LIMIT, build_search_query
+from .scan import ConversationScan
 from .transport import AiohttpTransport
 
 if TYPE_CHECKING:
@@ -151,6 +152,41 @@ class LeadwayClient(AsyncCloseable):
             max_items=max_items,
             resume_token=resume_token,
             prefetch=prefetch,
+        )
+
+    def scan(
+        self,
+        *,
+        concurrency: int = 4,
+        max_items: int | None = None,
+        resume_token: str | None = None,
+        **filters: Unpack[SearchFilters],
+    ) -> ConversationScan:
+        """Every conversation matching `filters` once, in no promised order, as a
+        `ConversationScan` with `concurrency` requests in flight.
+
+        The filters are `search()`'s, validated here, before any request, but for `sort`
+        and `start_after_date`: a scan chooses its own order (`paginate()` walks in
+        one). `limit` is the page size (default 100); `max_items` caps the scan;
+        `resume_token` continues a scan with the same filters just after what it handed
+        out. `concurrency` is the most requests in flight (1 to 16); the rate limit
+        decides when each goes out.
+        """
+        for keyword in ("sort", "start_after_date"):
+            if filters.get(keyword) is not None:
+                raise ParameterError(
+                    f"{keyword} is for paginate(): a scan walks its ranges in its own order"
+                )
+        query = build_search_query(filters, default_location_id=self.location_id)
+        page_size = int(query.pop("limit", WALK_PAGE_SIZE))
+        self._check_open()
+        return ConversationScan(
+            self._fetch_page,
+            query,
+            page_size=page_size,
+            concurrency=concurrency,
+            max_items=max_items,
+            resume_token=resume_token,
         )
 
     async def _fetch_page(
