@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from ..client import LeadwayClient
+from ..middleware.chain import Middleware
 from .config import Connection, connection_from, filters_from
 from .export import ExportTarget, export
+from .meter import RateMeter
 from .output import page_json, table
 from .progress import Progress
 from .sink import Sink
+from .walk import WalkPlan
 
 
 def export_identity(
     connection: Connection, options: argparse.Namespace, filters: dict[str, Any]
 ) -> dict[str, Any]:
-    """What makes two exports the same export (page size and caps may differ)."""
+    """What makes two exports the same export (page size, caps and concurrency may differ;
+    `export()` adds the kind of walk)."""
 
     def plain(value: Any) -> Any:
         return value.isoformat() if isinstance(value, datetime) else value
@@ -31,9 +36,12 @@ def export_identity(
     }
 
 
-def _client(connection: Connection) -> LeadwayClient:
+def _client(connection: Connection, middlewares: Sequence[Middleware] = ()) -> LeadwayClient:
     return LeadwayClient(
-        connection.token, location_id=connection.location_id, base_url=connection.base_url
+        connection.token,
+        location_id=connection.location_id,
+        base_url=connection.base_url,
+        middlewares=middlewares,
     )
 
 
@@ -50,7 +58,8 @@ async def run_search(options: argparse.Namespace) -> None:
 
 
 async def run_export(options: argparse.Namespace) -> None:
-    """Export every matching conversation; a summary goes to standard error."""
+    """Export every matching conversation, scanned or (with `--sort`) in order; progress
+    and a summary go to standard error."""
     filters = filters_from(options)
     connection = connection_from(options)
     target = ExportTarget(
@@ -59,9 +68,15 @@ async def run_export(options: argparse.Namespace) -> None:
         identity=export_identity(connection, options, filters),
         resume=options.resume,
     )
-    async with _client(connection) as client:
+    meter = RateMeter()
+    async with _client(connection, [meter]) as client:
         result = await export(
-            client, filters, target, max_items=options.max_items, progress=Progress()
+            client,
+            filters,
+            target,
+            walk=WalkPlan.for_filters(filters, options.concurrency),
+            max_items=options.max_items,
+            progress=Progress(rate_share=meter.share),
         )
     where = options.out or "standard output"
     print(f"exported {result.written:,} conversations to {where}", file=sys.stderr)

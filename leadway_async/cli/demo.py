@@ -12,14 +12,17 @@ from ..models import RateLimit
 from ..testing import Faults, LeadwayEmulator
 from .checkpoint import checkpoint_path
 from .export import ExportTarget, export
+from .meter import RateMeter
 from .progress import Progress
+from .walk import WalkPlan
 
 FAULT_RATE = 0.05
 
 
 async def run_demo(options: argparse.Namespace) -> None:
-    """Start an emulator, export everything from it with progress, print a summary."""
+    """Start an emulator, scan everything from it with progress, print a summary."""
     retries: list[RetryEvent] = []
+    meter = RateMeter()
     async with LeadwayEmulator(
         conversations=options.conversations,
         seed=7,
@@ -36,21 +39,34 @@ async def run_demo(options: argparse.Namespace) -> None:
             location_id=emu.location_id,
             base_url=emu.url,
             retry=RetryPolicy(on_retry=retries.append),
+            middlewares=[meter],
         ) as client:
             started = time.monotonic()
             target = ExportTarget(options.out, "jsonl", identity={"demo": True})
             result = await export(
-                client, {"limit": 100}, target, max_items=None, progress=Progress()
+                client,
+                {"limit": 100},
+                target,
+                walk=WalkPlan("scan"),
+                max_items=None,
+                progress=Progress(rate_share=meter.share),
             )
             seconds = time.monotonic() - started
     budget = result.last_page_rate_limit
-    pages = f"{result.pages} pages"
     print(
-        f"exported {result.written:,} conversations in {pages} to {options.out} in {seconds:.1f} s"
+        f"exported {result.written:,} conversations in {result.pages} pages to {options.out} "
+        f"in {seconds:.1f} s, with {meter.requests} requests{_share(meter)}"
     )
     print(f"retries: {len(retries)} (the emulator failed {FAULT_RATE:.0%} of requests on purpose)")
     if budget is not None:
         print(f"rate limit seen: {describe(budget)}")
+
+
+def _share(meter: RateMeter) -> str:
+    """The most of the rate limit the requests used in any window, in words (if known)."""
+    if meter.peak is None:
+        return ""
+    return f" using at most {100 * meter.peak:.0f}% of the rate limit"
 
 
 def describe(budget: RateLimit) -> str:

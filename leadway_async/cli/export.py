@@ -17,19 +17,21 @@ from .config import UsageError
 from .output import FILE_FORMATS, ExportFormat
 from .progress import Progress
 from .sink import Sink, WriteError
+from .walk import WalkPlan, kind_mismatch, start_walk
 
 if TYPE_CHECKING:
     from ..client import LeadwayClient
     from ..pagination import ConversationPager
+    from ..scan import ConversationScan
 
 
 @frozen
 class ExportTarget:
     """Where an export goes, and which export it is.
 
-    `path` None is standard output. `identity` is what makes two exports the same one:
-    a resume with another identity is refused. `resume` continues the export from its
-    checkpoint.
+    `path` None is standard output. `identity` is what makes two exports the same one,
+    with the kind of walk (`export()` adds it): a resume with another identity is
+    refused. `resume` continues the export from its checkpoint.
     """
 
     path: Path | None
@@ -52,20 +54,24 @@ async def export(
     filters: dict[str, Any],
     target: ExportTarget,
     *,
+    walk: WalkPlan,
     max_items: int | None,
     progress: Progress,
 ) -> ExportResult:
-    """Walk everything `filters` select into `target`, at most `max_items` conversations.
+    """Walk everything `filters` select into `target` as `walk` says, at most `max_items`
+    conversations.
 
     Whole lines only, each page on disk before the checkpoint counts it; with a file,
-    the checkpoint is saved after each page and removed when the export completes.
-    Nothing is written if the filters, paths or checkpoint are refused.
+    the checkpoint (the walk's resume token after the pages on disk) is saved after each
+    page and removed when the export completes. Nothing is written, and nothing sent, if
+    the filters, paths or checkpoint are refused.
     """
     file_format = FILE_FORMATS[target.format]
-    start = _starting_point(target)
+    identity = {**target.identity, "walk": walk.kind}
+    start = _starting_point(target, identity, walk)
     written = 0 if start is None else start.written
     remaining = None if max_items is None else max(0, max_items - written)
-    pager = _pager(client, filters, remaining, start, target)
+    pager = _walk(client, filters, walk, remaining, start, target)
     pages, rate_limit = 0, None
     async with pager:
         sink = _open(target, start)
@@ -73,7 +79,7 @@ async def export(
 
         def save() -> None:
             if checkpoint_file is not None:
-                state = Checkpoint(pager.resume_token, target.identity, sink.committed, written)
+                state = Checkpoint(pager.resume_token, identity, sink.committed, written)
                 _save(checkpoint_file, state)
 
         try:
@@ -96,7 +102,9 @@ async def export(
     return ExportResult(written, pages, rate_limit)
 
 
-def _starting_point(target: ExportTarget) -> Checkpoint | None:
+def _starting_point(
+    target: ExportTarget, identity: dict[str, Any], walk: WalkPlan
+) -> Checkpoint | None:
     """The checkpoint a resumed export continues from; None for a fresh one.
 
     `UsageError` for an output path or a checkpoint that does not fit the request.
@@ -126,7 +134,13 @@ def _starting_point(target: ExportTarget) -> Checkpoint | None:
             f"the output {out} of the interrupted export is gone: delete "
             f"{checkpoint_file} to start over"
         )
-    if checkpoint.options != target.identity:
+    mismatch = kind_mismatch(checkpoint.options, walk)
+    if mismatch is not None:
+        raise UsageError(
+            f"--resume needs the same kind of export: {mismatch}, or delete "
+            f"{checkpoint_file} to start over"
+        )
+    if checkpoint.options != identity:
         raise UsageError(
             "--resume needs the same options as the interrupted export: "
             f"it had {json.dumps(checkpoint.options, sort_keys=True)}"
@@ -141,19 +155,20 @@ def _starting_point(target: ExportTarget) -> Checkpoint | None:
     return checkpoint
 
 
-def _pager(
+def _walk(
     client: LeadwayClient,
     filters: dict[str, Any],
+    walk: WalkPlan,
     remaining: int | None,
     start: Checkpoint | None,
     target: ExportTarget,
-) -> ConversationPager:
+) -> ConversationPager | ConversationScan:
     if start is None or target.path is None:
-        return client.paginate(max_items=remaining or None, **filters)
+        return start_walk(client, filters, walk, max_items=remaining or None, resume_token=None)
     build_search_query(filters, default_location_id=client.location_id)
     try:  # the filters are good: what is refused now is the checkpoint's token
-        return client.paginate(
-            max_items=remaining or None, resume_token=start.resume_token, **filters
+        return start_walk(
+            client, filters, walk, max_items=remaining or None, resume_token=start.resume_token
         )
     except ParameterError as exc:
         raise UsageError(

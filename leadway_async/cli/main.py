@@ -20,11 +20,13 @@ from typing import Any
 from .._version import __version__
 from ..errors import APIStatusError, LeadwayError, ParameterError
 from ..params import BY_KEYWORD, SearchParameter
+from ..scan import MAX_CONCURRENCY
 from .commands import run_export, run_search
-from .config import FILTER_PARAMETERS, UsageError
+from .config import FILTER_PARAMETERS, UsageError, filters_from
 from .output import FILE_FORMATS
 from .sigterm import Terminated, stop_on_sigterm
 from .sink import WriteError
+from .walk import DEFAULT_CONCURRENCY, conflict
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
@@ -54,6 +56,20 @@ def _positive(text: str) -> int:
     return value
 
 
+def _concurrency(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_CONCURRENCY}, got {value}")
+    return value
+
+
+# What the export's help says of the options that choose its walk.
+_EXPORT_HELP = {
+    "sort": "walk in this order, one request at a time (default: a scan, in no order)",
+    "start_after_date": "with --sort: the sort value to start after",
+}
+
+
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "connection (else LEADWAY_TOKEN, LEADWAY_LOCATION_ID, LEADWAY_BASE_URL)"
@@ -65,7 +81,9 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and DEBUG logs")
 
 
-def _add_filter_options(parser: argparse.ArgumentParser, *, page_size: int) -> None:
+def _add_filter_options(
+    parser: argparse.ArgumentParser, *, page_size: int, helps: dict[str, str] | None = None
+) -> None:
     group = parser.add_argument_group("filters (as search() takes them)")
     for parameter in FILTER_PARAMETERS:
         choices = parameter.choices
@@ -75,7 +93,7 @@ def _add_filter_options(parser: argparse.ArgumentParser, *, page_size: int) -> N
             type=_reader(parameter),
             choices=choices,
             metavar="VALUE" if choices and len(choices) > 8 else None,
-            help=parameter.help,
+            help=(helps or {}).get(parameter.keyword, parameter.help),
         )
     limit = BY_KEYWORD["limit"]
     group.add_argument(
@@ -103,11 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="every matching conversation into a file")
     _add_connection_options(export)
-    _add_filter_options(export, page_size=100)
+    _add_filter_options(export, page_size=100, helps=_EXPORT_HELP)
     export.add_argument("--format", choices=list(FILE_FORMATS), default="jsonl")
     export.add_argument("--out", type=Path, help="output file (default: standard output)")
     export.add_argument("--resume", action="store_true", help="continue an interrupted export")
     export.add_argument("--max-items", type=_positive, help="stop after this many")
+    export.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        metavar="N",
+        help=(
+            f"requests in flight at once in a scan, 1 to {MAX_CONCURRENCY} (default "
+            f"{DEFAULT_CONCURRENCY}); not with --sort"
+        ),
+    )
+    export.set_defaults(refuse=export.error)
 
     commands.add_parser(
         "emulator", add_help=False, help="run the local emulator (see 'emulator --help')"
@@ -126,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return emulator_main(arguments[1:], prog="leadway-async emulator")
     options = build_parser().parse_args(arguments)
+    if options.command == "export":
+        problem = conflict(filters_from(options), options.concurrency)
+        if problem is not None:
+            options.refuse(problem)  # argparse's usage error: exits with status 2
     debug: bool = getattr(options, "debug", False)
     # On a terminal a log line first clears the live progress line it would cut into.
     clear_line = "\r\x1b[2K" if sys.stderr.isatty() else ""

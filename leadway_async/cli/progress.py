@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
+
+RateShare = Callable[[float], float | None]
+"""The share of the rate limit in use at a `time.monotonic()` moment; None if not known."""
 
 
 class Progress:
-    """Reports how many conversations are done, of how many, how fast, and time left."""
+    """Reports how many conversations are done, of how many, how fast, time left, and the
+    share of the rate limit in use (when `rate_share` is given and knows it)."""
 
-    def __init__(self, stream: TextIO = sys.stderr, *, every_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        stream: TextIO = sys.stderr,
+        *,
+        every_s: float = 2.0,
+        rate_share: RateShare | None = None,
+    ) -> None:
         self._stream = stream
+        self._rate_share = rate_share
         self._live = stream.isatty()
         self._every_s = every_s
         self._started = time.monotonic()
@@ -35,17 +47,20 @@ class Progress:
 
     def line(self, now: float | None = None) -> str:
         """The progress as one line of text."""
-        elapsed = max(1e-9, (now or time.monotonic()) - self._started)
+        now = time.monotonic() if now is None else now
+        elapsed = max(1e-9, now - self._started)
         rate = (self.done - self._resumed_at) / elapsed
-        text = f"{self.done:,}"
+        parts = [f"{self.done:,} conversations"]
         if self.total:
             share = min(100.0, 100 * self.done / self.total)
-            text += f" of {self.total:,} conversations ({share:.0f}%)"
-            if rate > 0 and self.total > self.done:
-                text += f", {(self.total - self.done) / rate:.0f} s left"
-        else:
-            text += " conversations"
-        return f"{text}, {rate:,.0f}/s"
+            parts = [f"{self.done:,} of {self.total:,} conversations ({share:.0f}%)"]
+        parts.append(f"{rate:,.0f}/s")
+        if self.total and rate > 0 and self.total > self.done:
+            parts.append(f"{(self.total - self.done) / rate:.0f} s left")
+        used = None if self._rate_share is None else self._rate_share(now)
+        if used is not None:
+            parts.append(f"{100 * used:.0f}% of the rate limit")
+        return ", ".join(parts)
 
     def finish(self) -> None:
         """End the live line (a terminal) or write a last plain line."""

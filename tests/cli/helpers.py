@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,7 +28,10 @@ from leadway_async.testing import ThreadedEmulator
 TIMEOUT = 60.0
 
 TABLE_HEADERS = ("last message", "name", "channel", "dir", "unread", "id")
-PROGRESS_LINE = re.compile(r"^[\d,]+ of [\d,]+ conversations \(\d+%\)(, \d+ s left)?, [\d,]+/s$")
+PROGRESS_LINE = re.compile(
+    r"^[\d,]+ of [\d,]+ conversations \(\d+%\), [\d,]+/s(, \d+ s left)?"
+    r"(, (?P<share>\d+)% of the rate limit)?$"
+)
 
 
 def find_script() -> str:
@@ -111,6 +115,25 @@ def expected(emu: ThreadedEmulator, **wire: Any) -> list[dict[str, Any]]:
 
 def ids(conversations: Sequence[Mapping[str, Any]]) -> list[str]:
     return [c["id"] for c in conversations]
+
+
+def assert_each_once(got: Sequence[str], want: Sequence[str]) -> None:
+    """`got` holds every id of `want` exactly once, in any order (what a scan promises)."""
+    twice = sorted(i for i, n in Counter(got).items() if n > 1)
+    assert not twice, f"{len(twice)} ids more than once, such as {twice[:3]}"
+    missing, extra = set(want) - set(got), set(got) - set(want)
+    assert not missing, f"{len(missing)} missing, such as {sorted(missing)[:3]}"
+    assert not extra, f"{len(extra)} not expected, such as {sorted(extra)[:3]}"
+
+
+def assert_some_once(got: Sequence[str], want: Sequence[str]) -> None:
+    """`got` holds ids of `want` only, none twice (part of a scan)."""
+    assert len(set(got)) == len(got), "an id came twice"
+    assert set(got) <= set(want), "an id not expected"
+
+
+def by_id(conversations: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    return {c["id"]: c for c in conversations}
 
 
 def served(conversation: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import io
 import json
@@ -18,13 +19,15 @@ from leadway_async._convert import converter
 from leadway_async.cli.checkpoint import Checkpoint
 from leadway_async.cli.config import FILTER_PARAMETERS, filters_from
 from leadway_async.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, build_parser, main
+from leadway_async.cli.meter import RateMeter
 from leadway_async.cli.output import csv_header, csv_rows
 from leadway_async.cli.progress import Progress
-from leadway_async.models import Conversation
+from leadway_async.middleware.chain import Request, Response
+from leadway_async.models import Conversation, RateLimit
 from leadway_async.params import PARAMETERS, read_datetime, read_ids, read_number
 from leadway_async.testing import ThreadedEmulator
 
-from .helpers import connection, csv_records
+from .helpers import PROGRESS_LINE, connection, csv_records
 
 commands = importlib.import_module("leadway_async.cli.commands")
 export = importlib.import_module("leadway_async.cli.export")
@@ -39,6 +42,61 @@ def test_progress_after_a_resume_counts_only_this_runs_rate() -> None:
     assert line.startswith("2,100 of 3,000 conversations (70%)")
     assert "100/s" in line  # 100 in this run's one second, not 2,100
     assert "9 s left" in line
+
+
+def test_progress_shows_the_rate_limit_share_only_once_known() -> None:
+    known: list[float | None] = [None]
+    progress = Progress(io.StringIO(), rate_share=lambda now: known[0])
+    progress.begin(0)
+    progress.done, progress.total = 500, 2_000
+    started = progress._started
+
+    assert progress.line(now=started + 1.0) == "500 of 2,000 conversations (25%), 500/s, 3 s left"
+    known[0] = 0.974
+    assert progress.line(now=started + 1.0) == (
+        "500 of 2,000 conversations (25%), 500/s, 3 s left, 97% of the rate limit"
+    )
+    progress.done = 2_000
+    line = progress.line(now=started + 4.0)
+    assert line == "2,000 of 2,000 conversations (100%), 500/s, 97% of the rate limit"
+    assert PROGRESS_LINE.match(line)
+
+
+def answer(attempt: int, elapsed: float, limit: RateLimit) -> Response:
+    request = Request("GET", "/conversations/search", attempt=attempt)
+    return Response(request, 200, {}, b"{}", {}, limit, elapsed)
+
+
+def test_the_rate_meter_counts_requests_sent_in_the_last_window() -> None:
+    clock = [100.0]
+    meter = RateMeter(clock=lambda: clock[0])
+    answers: list[Response] = []
+
+    async def handler(request: Request) -> Response:
+        return answers.pop(0)
+
+    async def send(at: float, response: Response) -> None:
+        clock[0] = at
+        answers.append(response)
+        assert await meter(response.request, handler) is response
+
+    window = RateLimit(max=10, interval_ms=2000)
+
+    async def scenario() -> None:
+        await send(100.2, answer(1, 0.2, RateLimit()))  # sent at 100.0, no window announced
+        assert meter.share() is None
+        assert meter.peak is None
+        await send(100.5, answer(1, 0.1, window))  # sent at 100.4
+        assert meter.share(100.5) == pytest.approx(0.2)
+        await send(101.0, answer(3, 0.3, window))  # retried: 3 attempts, the last at 100.7
+        assert meter.requests == 5
+        assert meter.share(101.0) == pytest.approx(0.5)
+        assert meter.share(102.1) == pytest.approx(0.4)  # the first one left the window
+        assert meter.share(102.5) == pytest.approx(0.3)
+        assert meter.share(103.0) == 0.0
+        assert meter.peak == pytest.approx(0.5)
+
+    asyncio.run(scenario())
 
 
 def exit_status(arguments: list[str]) -> int | str | None:
