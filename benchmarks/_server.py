@@ -31,6 +31,7 @@ def emulator_process(
     rate_limit_mode: str = "fixed",
     daily_limit: int = 1_000_000_000,
     messages_per_s: float = 0,
+    skew: float = 0,
 ) -> Iterator[Server]:
     """Start `python -m leadway_async.testing` and yield once it says `ready`."""
     command = [
@@ -42,6 +43,7 @@ def emulator_process(
         "--rate-limit-mode", rate_limit_mode,
         "--daily-limit", str(daily_limit),
         "--messages-per-s", str(messages_per_s),
+        "--skew", str(skew),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from leadway_async.testing import USER_IDS
 
-from . import live, memory, models, prefetch, ratelimit
+from . import live, memory, models, prefetch, ratelimit, scan
 from ._server import emulator_process
 from .walks import Walked, timed_rounds
 
@@ -169,6 +169,8 @@ def main() -> None:
     section("6. Rate limit", ratelimit.run(25 if quick else 101))
     live_table, live_goals = live.run(2_000, 20, 20) if quick else live.run(20_000, 20, 100)
     section("7. A location that changes during the walk", live_table)
+    scan_text, scan_goals = scan.run(quick)
+    section("8. The scan: the rate limit's share in use", scan_text)
     print(f"all sections ran in {time.monotonic() - started:.0f} s", file=sys.stderr)
     if quick:
         return
@@ -176,7 +178,7 @@ def main() -> None:
         f"- Sequential walk: paginate() costs {seq_costs[OURS]:.2f}x the floor "
         "(target at most 1.5x).\n"
         f"- Eight concurrent walkers: {con_costs[OURS]:.2f}x (target at most 2.0x).\n"
-        f"{live_goals}"
+        f"{live_goals}\n{scan_goals}"
     )
     body = "\n\n".join(f"## {title}\n\n{text}" for title, text in sections)
     (HERE / "RESULTS.md").write_text(
