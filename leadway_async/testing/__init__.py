@@ -30,6 +30,15 @@ Where the real API's behaviour is not documented, the emulator does this:
   `index_lag_s`. `emulator.live` answers what happened over a span of time, and so does
   `GET /_emulator/live?from=&to=` (bearer token, not rate limited, not recorded) for a
   client in another process.
+- `locations=[...]` serves more locations beside the default one, each with its own
+  conversations, rate-limit window, daily budget and live changes; the static token reads
+  them all.
+- OAuth (`oauth`): `POST /oauth/token` (codes from `emulator.authorization_code()` or
+  `POST /_emulator/oauth/code`; rotating single-use refresh tokens, a replayed one revokes
+  its chain), `POST /oauth/locationToken` and `GET /oauth/installedLocations` with a
+  company token. A Location access token searches its own location (403 elsewhere); a
+  company token on a search is a 401 "The token is not authorized for this scope."; an
+  expired, revoked or unknown one the usual 401. No token, secret or code is recorded.
 """
 
 from __future__ import annotations
@@ -41,12 +50,16 @@ if TYPE_CHECKING:
     from .data import DEFAULT_START_MS, SCORE_PROFILES, TAGS, USER_IDS, generate_conversations
     from .faults import Faults
     from .live import LiveChanges, LiveWorld
+    from .oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_COMPANY_ID
     from .query import QueryError
     from .recording import RecordedRequest
     from .server import DEFAULT_LOCATION_ID, DEFAULT_TOKEN, LeadwayEmulator
     from .threaded import ThreadedEmulator
 
 __all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_COMPANY_ID",
     "DEFAULT_LOCATION_ID",
     "DEFAULT_START_MS",
     "DEFAULT_TOKEN",
@@ -64,6 +77,9 @@ __all__ = [
 ]
 
 _MODULES = {
+    "DEFAULT_CLIENT_ID": "oauth",
+    "DEFAULT_CLIENT_SECRET": "oauth",
+    "DEFAULT_COMPANY_ID": "oauth",
     "DEFAULT_LOCATION_ID": "server",
     "DEFAULT_START_MS": "data",
     "DEFAULT_TOKEN": "server",

@@ -12,17 +12,20 @@ from collections.abc import Sequence
 
 from .faults import Faults, parse_fault
 from .live import LiveChanges
+from .locations import generated_location_ids
+from .oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_COMPANY_ID
 from .server import DEFAULT_LOCATION_ID, DEFAULT_TOKEN, LeadwayEmulator
 from .spec import VERSIONS
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "extra_locations", "main"]
 
 
 def build_parser(prog: str = "python -m leadway_async.testing") -> argparse.ArgumentParser:
     """The emulator's command-line options."""
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Serve a local Leadway conversations search API until Ctrl-C.",
+        description="Serve a local Leadway conversations search API and its OAuth endpoints "
+        "until Ctrl-C.",
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
@@ -31,8 +34,14 @@ def build_parser(prog: str = "python -m leadway_async.testing") -> argparse.Argu
     add("--seed", type=int, default=0, help="seed of the data and the random faults")
     add("--ties", type=float, default=0.0, help="chance a lastMessageDate repeats the previous")
     add("--skew", type=float, default=0.0, help="share of conversations in the last tenth")
-    add("--token", default=DEFAULT_TOKEN, help="the bearer token to accept")
-    add("--location-id", default=DEFAULT_LOCATION_ID, help="the location the token may read")
+    add("--token", default=DEFAULT_TOKEN, help="the static bearer token (reads every location)")
+    add("--location-id", default=DEFAULT_LOCATION_ID, help="the default location")
+    add(
+        "--locations",
+        default=None,
+        help="extra locations served beside --location-id, each with its own conversations "
+        "and rate limits: comma-separated ids, or a number N for N generated ids",
+    )
     add("--rate-limit-max", type=int, default=100, help="requests per burst window")
     add("--rate-limit-interval-ms", type=int, default=10_000, help="burst window length")
     add("--rate-limit-mode", choices=("fixed", "sliding"), default="fixed")
@@ -56,7 +65,29 @@ def build_parser(prog: str = "python -m leadway_async.testing") -> argparse.Argu
     add("--deleted-per-s", type=float, default=0.0, help="live: deletions a second")
     add("--read-per-s", type=float, default=0.0, help="live: conversations read a second")
     add("--index-lag-s", type=float, default=0.0, help="live: delay before the index shows new")
+    add("--client-id", default=DEFAULT_CLIENT_ID, help="OAuth: the app's client id (%(default)s)")
+    add("--client-secret", default=DEFAULT_CLIENT_SECRET, help="OAuth: the app's client secret")
+    add("--company-id", default=DEFAULT_COMPANY_ID, help="OAuth: the installing company's id")
+    add(
+        "--token-lifetime-s",
+        type=float,
+        default=86_399.0,
+        help="OAuth: seconds an access token lives (%(default)s)",
+    )
     return parser
+
+
+def extra_locations(text: str | None, *, seed: int, default: str) -> list[str]:
+    """The extra location ids `--locations` names: a comma-separated list, or a number N
+    for N ids generated from `seed`."""
+    if text is None:
+        return []
+    if text.strip().isdigit():
+        return generated_location_ids(int(text), seed=seed, avoid=default)
+    locations = [location.strip() for location in text.split(",") if location.strip()]
+    if not locations:
+        raise ValueError("--locations needs location ids or a number")
+    return locations
 
 
 def main(
@@ -79,6 +110,7 @@ def main(
             seed=args.seed,
         )
         versions = [version.strip() for version in args.versions.split(",") if version.strip()]
+        locations = extra_locations(args.locations, seed=args.seed, default=args.location_id)
         emulator = LeadwayEmulator(
             conversations=args.conversations,
             seed=args.seed,
@@ -97,6 +129,11 @@ def main(
             faults=faults,
             versions=versions,
             live=live,
+            locations=locations,
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            company_id=args.company_id,
+            token_lifetime_s=args.token_lifetime_s,
         )
     except ValueError as exc:
         parser.error(str(exc))
@@ -117,6 +154,9 @@ async def _serve(emulator: LeadwayEmulator, count: int, seed: int) -> None:
         print(f"export LEADWAY_BASE_URL={shlex.quote(emulator.url)}")
         print(f"export LEADWAY_TOKEN={shlex.quote(emulator.token)}")
         print(f"export LEADWAY_LOCATION_ID={shlex.quote(emulator.location_id)}")
+        print(f"export LEADWAY_LOCATION_IDS={shlex.quote(','.join(emulator.location_ids))}")
+        print(f"export LEADWAY_CLIENT_ID={shlex.quote(emulator.client_id)}")
+        print(f"export LEADWAY_CLIENT_SECRET={shlex.quote(emulator.client_secret)}")
         print("ready", flush=True)
         await stop.wait()
     print("stopped", flush=True)

@@ -1,10 +1,12 @@
-"""The HTTP side: an aiohttp application answering `GET /conversations/search` like the real API.
+"""The HTTP side: an aiohttp application answering `GET /conversations/search` like the real API,
+and the OAuth endpoints beside it (`oauthpath`).
 
-Checks run in this order: bearer token (401), rate limits (429), path and method (404),
-Version header (400), locationId (400 missing, 403 another location), then the fault for
-this request if any, then the query (422), then the live changes due are applied and the
-page is cut. Every body carries a fresh `traceId`. The control path (`livepath`) is answered
-after the token check alone.
+Checks run in this order: bearer token (401; a company token 401 "not authorized for this
+scope"), rate limits of the location asked for (429), path and method (404), Version header
+(400), locationId (400 missing, 403 a location not served or not the token's), then the
+fault for this request if any, then the query (422), then the live changes due are applied
+and the page is cut. Every body carries a fresh `traceId`. The OAuth endpoints are neither
+rate limited nor faulted. The control paths (`livepath`, `oauthcontrolpath`) are not recorded.
 """
 
 from __future__ import annotations
@@ -18,10 +20,18 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from .bodies import error_body, new_trace_id, page_body
 from .faults import Fault
 from .livepath import LIVE_PATH, answer_live
+from .oauth import COMPANY, NOT_IN_SCOPE, Bearer
+from .oauthcontrolpath import answer_control, is_control
+from .oauthpath import answer_oauth, is_oauth
 from .query import QueryError, parse_query
 from .ratelimit import Quota
-from .recording import RecordedRequest
-from .spec import SEARCH_PATH
+from .recording import (
+    RecordedRequest,
+    redacted_headers,
+    redacted_pairs,
+    redacted_query_string,
+)
+from .spec import SEARCH_PATH, version_problem
 from .state import EmulatorState
 
 __all__ = ["build_app"]
@@ -30,7 +40,8 @@ _JSON = "application/json; charset=utf-8"
 
 
 def build_app(state: EmulatorState) -> web.Application:
-    """An application serving `state` on every path (all but the search path answer 404)."""
+    """An application serving `state` on every path (all but the search, OAuth and control
+    paths answer 404)."""
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", _Handler(state).handle)
     return app
@@ -54,21 +65,24 @@ class _Handler:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if request.path == LIVE_PATH and request.method == "GET":
             return self._live(request)
+        if is_control(request):
+            status, body = await answer_control(self._state, request, new_trace_id())
+            return web.Response(status=status, body=body, headers={"Content-Type": _JSON})
         received = time.time()
         outcome = _Outcome()
         try:
             return await self._answer(request, outcome)
         finally:
-            headers = CIMultiDict(
-                (k, v) for k, v in request.headers.items() if k.lower() != "authorization"
-            )
+            query: dict[str, str] = {}
+            for name, value in redacted_pairs(request.query.items()):
+                query.setdefault(name, value)
             self._state.recorder.add(
                 RecordedRequest(
                     method=request.method,
                     path=request.path,
-                    query={k: request.query[k] for k in request.query},
-                    raw_query=request.query_string,
-                    headers=CIMultiDictProxy(headers),
+                    query=query,
+                    raw_query=redacted_query_string(request.query_string),
+                    headers=CIMultiDictProxy(CIMultiDict(redacted_headers(request.headers))),
                     status=outcome.status,
                     fault=outcome.fault,
                     trace_id=outcome.trace_id,
@@ -78,37 +92,43 @@ class _Handler:
 
     def _live(self, request: web.Request) -> web.Response:
         outcome = _Outcome()
-        if not self._authorized(request):
-            return _error(outcome, 401, {})
-        status, body = answer_live(
-            self._state.live, request.query.items(), trace_id=outcome.trace_id
-        )
+        bearer = self._state.bearer(request.headers.get("Authorization"))
+        if bearer is None or bearer.user_type == COMPANY:
+            return _unauthorized(outcome, {}, bearer)
+        location = request.query.get("locationId") or self._state.location_id
+        world = self._state.worlds.get(location)
+        if world is None or not bearer.reads(location):
+            return _error(outcome, 403, {})
+        status, body = answer_live(world, request.query.items(), trace_id=outcome.trace_id)
         return web.Response(status=status, body=body, headers={"Content-Type": _JSON})
 
     async def _answer(self, request: web.Request, outcome: _Outcome) -> web.StreamResponse:
         state = self._state
         if state.latency_ms > 0:
             await asyncio.sleep(state.latency_ms / 1000)
+        if is_oauth(request):
+            status, body, extra = await answer_oauth(state, request, outcome.trace_id)
+            outcome.status = status
+            return web.Response(status=status, body=body, headers={**extra, "Content-Type": _JSON})
         headers: dict[str, str] = {}
-        if not self._authorized(request):
-            return _error(outcome, 401, headers)
+        bearer = state.bearer(request.headers.get("Authorization"))
+        if bearer is None or bearer.user_type == COMPANY:
+            return _unauthorized(outcome, headers, bearer)
 
         location = request.query.get("locationId", "")
-        quota = state.limiter.hit((state.token, location))
+        quota = state.limiter.hit(location)  # the budget is per app and location
         headers.update(quota.headers())
         if not quota.allowed:
             return self._too_many(outcome, headers, quota)
         if request.method != "GET" or request.path != SEARCH_PATH:
             return _error(outcome, 404, headers, f"Cannot {request.method} {request.path}")
-        version = request.headers.get("Version")
-        if version is None:
-            return _error(outcome, 400, headers, "Version header was not found")
-        if version not in state.versions:
-            message = "Version header must be " + " or ".join(state.versions)
-            return _error(outcome, 400, headers, message)
+        problem = version_problem(request.headers.get("Version"), state.versions)
+        if problem is not None:
+            return _error(outcome, 400, headers, problem)
         if not location:
             return _error(outcome, 400, headers, "locationId is required")
-        if location != state.location_id:
+        world = state.worlds.get(location)
+        if world is None or not bearer.reads(location):
             return _error(outcome, 403, headers)
 
         fault = state.plan.next()
@@ -121,8 +141,8 @@ class _Handler:
             query = parse_query(request.query.items())
         except QueryError as exc:
             return _error(outcome, 422, headers, exc.messages)
-        state.live.catch_up()
-        items, total = state.store.page(
+        world.catch_up()
+        items, total = world.store.page(
             query,
             use_cursor=fault is None or fault.action != "stuck",
             empty=fault is not None and fault.action == "empty",
@@ -133,10 +153,6 @@ class _Handler:
             return await _cut_short(request, outcome, headers, body, keep)
         outcome.status = 200
         return web.Response(body=body, headers={**headers, "Content-Type": _JSON})
-
-    def _authorized(self, request: web.Request) -> bool:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and token.strip() == self._state.token
 
     def _too_many(self, outcome: _Outcome, headers: dict[str, str], quota: Quota) -> web.Response:
         self._state.count_429 += 1
@@ -166,6 +182,13 @@ class _Handler:
             # aiohttp fails quietly to write this to the closed transport.
             return web.Response(status=500)
         return None
+
+
+def _unauthorized(
+    outcome: _Outcome, headers: dict[str, str], bearer: Bearer | None
+) -> web.Response:
+    """The 401 for a token that may not search: none valid, or a valid one out of scope."""
+    return _error(outcome, 401, headers, None if bearer is None else NOT_IN_SCOPE)
 
 
 def _error(

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import uuid
 from http import HTTPStatus
+from typing import Any
 
 import orjson
 
-__all__ = ["error_body", "new_trace_id", "page_body"]
+__all__ = ["error_body", "grant_error_body", "json_body", "new_trace_id", "page_body"]
 
 _DEFAULTS: dict[int, tuple[str, str | None]] = {
     400: ("Bad Request", None),
@@ -53,6 +54,16 @@ def error_body(status: int, message: str | list[str] | None = None, *, trace_id:
         body["error"] = error
     body["traceId"] = trace_id
     return orjson.dumps(body)
+
+
+def json_body(fields: dict[str, Any], *, trace_id: str) -> bytes:
+    """`fields` as a JSON object, with `traceId` last."""
+    return orjson.dumps({**fields, "traceId": trace_id})
+
+
+def grant_error_body(error: str, description: str, *, trace_id: str) -> bytes:
+    """The token endpoint's refusal: `{"error", "error_description", "traceId"}` (RFC 6749)."""
+    return json_body({"error": error, "error_description": description}, trace_id=trace_id)
 
 
 def _phrase(status: int) -> str:

@@ -1,4 +1,5 @@
-"""Rate limiting per (token, location): a burst window and a daily budget, as the real API has."""
+"""Rate limiting per key (the emulator keys by location): a burst window and a daily budget,
+as the real API has."""
 
 from __future__ import annotations
 
@@ -112,9 +113,13 @@ class RateLimiter:
             daily_reset_ms=math.ceil((today + 1) * _DAY_MS - wall_ms),
         )
 
-    def reset(self) -> None:
-        """Forget every count, as if a new day and a new window had begun."""
-        self._usage.clear()
+    def reset(self, key: Hashable | None = None) -> None:
+        """Forget the counts of `key` (None: of every key), as if a new day and a new
+        window had begun."""
+        if key is None:
+            self._usage.clear()
+        else:
+            self._usage.pop(key, None)
 
     def _window_used(self, usage: _Usage, now: float) -> int:
         if self.mode == "fixed":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
@@ -15,6 +16,8 @@ from .controls import EmulatorControls
 from .data import generate_conversations
 from .faults import FaultPlan, Faults
 from .live import LiveChanges, LiveWorld
+from .locations import describe_locations, location_seed
+from .oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_COMPANY_ID, OAuthServer
 from .ratelimit import RateLimiter, WindowMode
 from .recording import Recorder
 from .spec import VERSIONS
@@ -41,7 +44,19 @@ class LeadwayEmulator(EmulatorControls):
     time range) or the wire dicts to serve. `versions` are the
     `Version` headers accepted. `live` makes conversations change while it serves (see
     `LiveChanges`; `live` on the emulator answers what happened). `clock` (Unix seconds)
-    times the live changes and the daily quota's reset. Use it as
+    times the live changes, the daily quota's reset and the OAuth tokens' expiry.
+
+    `location_id` is the default location; `locations` are extra ones, each served with
+    its own conversations (as many as the default location's, generated from a seed
+    derived from `seed` and its id), its own rate-limit window and daily budget, and its
+    own live changes (a seed derived from `live.seed` and its id). `token` is a static
+    token that reads every served location.
+
+    OAuth: the app is `client_id` (`<appId>-<suffix>`) with `client_secret`, installed by
+    the company `company_id`; access tokens live `token_lifetime_s` (at least 1). Codes
+    come from `authorization_code()` (or `POST /_emulator/oauth/code`); tokens from
+    `POST /oauth/token`, `POST /oauth/locationToken`; `GET /oauth/installedLocations` lists
+    the served locations. Use it as
     `async with LeadwayEmulator(...) as emu:`, or `with LeadwayEmulator(...).run_in_thread()
     as emu:` from synchronous code or another event loop.
     """
@@ -68,6 +83,11 @@ class LeadwayEmulator(EmulatorControls):
         versions: Iterable[str] = VERSIONS,
         live: LiveChanges | None = None,
         clock: Callable[[], float] = time.time,
+        locations: Sequence[str] | None = None,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        company_id: str = DEFAULT_COMPANY_ID,
+        token_lifetime_s: float = 86_399,
     ) -> None:
         if isinstance(conversations, int):
             data = generate_conversations(
@@ -75,6 +95,15 @@ class LeadwayEmulator(EmulatorControls):
             )
         else:
             data = list(conversations)
+        worlds = {location_id: LiveWorld(data, location_id=location_id, changes=live, clock=clock)}
+        for extra in _extra_locations(locations, location_id):
+            generated = generate_conversations(
+                len(data), seed=location_seed(seed, extra), location_id=extra, ties=ties, skew=skew
+            )
+            changes = None
+            if live is not None:
+                changes = dataclasses.replace(live, seed=location_seed(live.seed, extra))
+            worlds[extra] = LiveWorld(generated, location_id=extra, changes=changes, clock=clock)
         if retry_after is not None and retry_after < 0:
             raise ValueError("retry_after must not be negative")
         if latency_ms < 0:
@@ -85,13 +114,21 @@ class LeadwayEmulator(EmulatorControls):
         self._state = EmulatorState(
             token=token,
             location_id=location_id,
-            live=LiveWorld(data, location_id=location_id, changes=live, clock=clock),
+            worlds=worlds,
             limiter=RateLimiter(
                 max_requests=rate_limit_max,
                 interval_ms=rate_limit_interval_ms,
                 mode=rate_limit_mode,
                 daily_limit=daily_limit,
                 wall_clock=clock,
+            ),
+            oauth=OAuthServer(
+                client_id=client_id,
+                client_secret=client_secret,
+                company_id=company_id,
+                locations=describe_locations(list(worlds)),
+                token_lifetime_s=token_lifetime_s,
+                clock=clock,
             ),
             versions=accepted,
             plan=FaultPlan(faults),
@@ -133,12 +170,14 @@ class LeadwayEmulator(EmulatorControls):
             raise
         host, port = self._listener.sockets[0].getsockname()[:2]
         self._url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        self._state.live.begin()
+        for world in self._state.worlds.values():
+            world.begin()
 
     async def aclose(self) -> None:
         """Stop listening and close every connection; calling it again does nothing."""
         self._closed = True
-        self._state.live.end()
+        for world in self._state.worlds.values():
+            world.end()
         runner, self._runner = self._runner, None
         listener, self._listener = self._listener, None
         self._url = None
@@ -170,3 +209,17 @@ class LeadwayEmulator(EmulatorControls):
     def run_in_thread(self) -> ThreadedEmulator:
         """A handle that runs this emulator on its own event loop in a daemon thread."""
         return ThreadedEmulator(self)
+
+
+def _extra_locations(locations: Sequence[str] | None, default: str) -> list[str]:
+    """The extra location ids, checked: distinct non-empty strings, none the default."""
+    if locations is None:
+        return []
+    if isinstance(locations, str):
+        raise ValueError("locations must be a sequence of location ids, not one string")
+    extra = list(locations)
+    if not all(isinstance(location, str) and location for location in extra):
+        raise ValueError("locations must be non-empty strings")
+    if len(set(extra)) != len(extra) or default in extra:
+        raise ValueError("locations must be distinct, and not the default location_id")
+    return extra

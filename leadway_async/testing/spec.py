@@ -104,3 +104,12 @@ SORT_BYS = (
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+
+
+def version_problem(version: str | None, accepted: tuple[str, ...]) -> str | None:
+    """The 400 message for a `Version` header value (None: absent), or None if accepted."""
+    if version is None:
+        return "Version header was not found"
+    if version not in accepted:
+        return "Version header must be " + " or ".join(accepted)
+    return None

@@ -59,11 +59,18 @@ class Reply:
 
 
 class Api:
-    """Sends search requests the way a client would, with the emulator's credentials."""
+    """Sends search requests the way a client would, with the emulator's credentials, to
+    `location_id` (by default the emulator's default location)."""
 
-    def __init__(self, emulator: LeadwayEmulator, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        emulator: LeadwayEmulator,
+        session: aiohttp.ClientSession,
+        location_id: str | None = None,
+    ) -> None:
         self.emulator = emulator
         self.session = session
+        self.location_id = location_id
 
     async def get(
         self,
@@ -76,7 +83,7 @@ class Api:
         """GET `path` with `params` (plus locationId unless `location` is False)."""
         query = list(params.items()) if isinstance(params, Mapping) else list(params or [])
         if location:
-            query.insert(0, ("locationId", self.emulator.location_id))
+            query.insert(0, ("locationId", self.location_id or self.emulator.location_id))
         sent = {"Authorization": f"Bearer {self.emulator.token}", "Version": "2021-07-28"}
         sent.update(headers or {})
         async with self.session.get(self.emulator.url + path, params=query, headers=sent) as answer:

@@ -96,6 +96,8 @@ def test_the_parser_knows_every_option() -> None:
             *("--fault-rate", "0.1", "--fault-kinds", "drop,truncate", "--versions", "v3"),
             *("--messages-per-s", "20", "--created-per-s", "1.5", "--deleted-per-s", "0.5"),
             *("--read-per-s", "2", "--index-lag-s", "3", "--skew", "0.9"),
+            *("--locations", "a,b", "--client-id", "app-x", "--client-secret", "s"),
+            *("--company-id", "C", "--token-lifetime-s", "60"),
         ]
     )
     assert vars(args) == {
@@ -121,10 +123,17 @@ def test_the_parser_knows_every_option() -> None:
         "deleted_per_s": 0.5,
         "read_per_s": 2.0,
         "index_lag_s": 3.0,
+        "locations": "a,b",
+        "client_id": "app-x",
+        "client_secret": "s",
+        "company_id": "C",
+        "token_lifetime_s": 60.0,
     }
     defaults = build_parser().parse_args([])
     assert defaults.versions == "2021-07-28,2021-04-15,2023-02-21,v3"
     assert (defaults.messages_per_s, defaults.index_lag_s) == (0.0, 0.0)
+    assert (defaults.locations, defaults.token_lifetime_s) == (None, 86_399.0)
+    assert defaults.client_id == "6650e1f0a1b2c3d4e5f6a7b8-lw0emulator"
 
 
 @pytest.mark.parametrize(
@@ -139,6 +148,10 @@ def test_the_parser_knows_every_option() -> None:
         ["--versions", " , "],
         ["--messages-per-s", "-1"],
         ["--index-lag-s", "inf"],
+        ["--locations", " , "],
+        ["--locations", "a,a"],
+        ["--token-lifetime-s", "0.5"],
+        ["--client-id", ""],
     ],
 )
 def test_bad_options_exit_with_status_2(
