@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ._closeable import AsyncCloseable
+from ._defaults import DEFAULT_API_VERSION, DEFAULT_BASE_URL
 from ._responses import page_from_response
+from .auth.provider import AuthProvider, BoundAuth, RefreshOn401
 from .errors import ClientClosedError, ParameterError
 from .middleware.chain import Handler, Middleware, Request, compose
 from .middleware.logging import LoggingMiddleware
@@ -20,7 +22,7 @@ from .models import ConversationPage
 from .pagination import ConversationPager
 from .params import MAX_LIMIT, build_search_query
 from .scan import ConversationScan
-from .transport import AiohttpTransport
+from .transport import AiohttpTransport, Bearer
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -29,8 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_API_VERSION", "DEFAULT_BASE_URL", "LeadwayClient", "TokenProvider"]
 
-DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
-DEFAULT_API_VERSION = "2021-07-28"
 SEARCH_PATH = "/conversations/search"
 WALK_PAGE_SIZE = MAX_LIMIT
 DEFAULT_RETRY = RetryPolicy()
@@ -43,8 +43,10 @@ class LeadwayClient(AsyncCloseable):
     """An async client for the Leadway conversations search API.
 
     `token` is a Private Integration Token or OAuth access token, or an async callable
-    returning one; `location_id` is the default sub-account searched; both, and
-    `base_url`, fall back to `LEADWAY_TOKEN`, `LEADWAY_LOCATION_ID` and `LEADWAY_BASE_URL`.
+    returning one; `auth`, in its place, an OAuth install (`leadway_async.auth.OAuthApp`)
+    giving each request the token of its location, renewed when due and once after a
+    401. `location_id` is the default sub-account searched; it, `token` and `base_url`
+    fall back to `LEADWAY_LOCATION_ID`, `LEADWAY_TOKEN` and `LEADWAY_BASE_URL`.
     `timeout` limits one attempt and `deadline` a whole call (retries and waits
     included), in seconds. A caller-supplied aiohttp `session` is used as it is and never
     closed here; otherwise the client opens one on first use and closes it in `aclose()`
@@ -60,6 +62,7 @@ class LeadwayClient(AsyncCloseable):
         self,
         token: str | TokenProvider | None = None,
         *,
+        auth: AuthProvider | None = None,
         location_id: str | None = None,
         base_url: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
@@ -72,7 +75,17 @@ class LeadwayClient(AsyncCloseable):
         default_middlewares: bool = True,
     ) -> None:
         env = os.environ
-        self._token = _token_provider(token if token is not None else env.get("LEADWAY_TOKEN"))
+        self._auth: BoundAuth | None = None
+        if auth is not None:
+            if token is not None:
+                raise TypeError("pass token= or auth=, not both")
+            if not isinstance(auth, AuthProvider):
+                raise TypeError(
+                    "auth must be an auth provider such as leadway_async.auth.OAuthApp, "
+                    f"not {type(auth).__name__}"
+                )
+        else:
+            self._token = _token_provider(token if token is not None else env.get("LEADWAY_TOKEN"))
         self.location_id = location_id or env.get("LEADWAY_LOCATION_ID") or None
         self.base_url = _check_base_url(base_url or env.get("LEADWAY_BASE_URL") or DEFAULT_BASE_URL)
         if not isinstance(api_version, str) or not api_version.strip():
@@ -88,13 +101,21 @@ class LeadwayClient(AsyncCloseable):
             timeout=self.timeout,
             session=session,
         )
-        chain = list(middlewares)
+        defaults: list[Middleware] = []
+        grants: list[Middleware] = []  # the token endpoint's road: no throttle, no 401 retry
         if default_middlewares:
             if retry is not None:
-                chain.append(RetryMiddleware(retry))
+                defaults.append(RetryMiddleware(retry))
+                grants.append(RetryMiddleware(retry))
             if throttle is not False:
-                chain.append(Throttle() if throttle is True else throttle)
-            chain.append(LoggingMiddleware())
+                defaults.append(Throttle() if throttle is True else throttle)
+            defaults.append(LoggingMiddleware())
+            grants.append(LoggingMiddleware())
+        chain = list(middlewares)
+        if auth is not None:
+            self._auth = auth.bind(compose(self._transport, grants))
+            chain.append(RefreshOn401(self._auth))
+        chain.extend(defaults)
         self._handler: Handler = compose(self._transport, chain)
 
     def __repr__(self) -> str:
@@ -197,9 +218,11 @@ class LeadwayClient(AsyncCloseable):
         request = Request("GET", SEARCH_PATH, tuple(query.items()), deadline=ends)
         return page_from_response(await self._handler(request), notes)
 
-    async def _credential(self, _: Request) -> str:
+    async def _credential(self, request: Request) -> Bearer | None:
         self._check_open()
-        return await self._token()
+        if self._auth is not None:
+            return await self._auth.credential(request)
+        return Bearer(await self._token())
 
     def _check_open(self) -> None:
         if self._closed:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+from attrs import field, frozen
 from multidict import CIMultiDictProxy
 
 from ._convert import decode_json
@@ -17,13 +18,26 @@ from .errors import APIConnectionError, APITimeoutError, ResponseDecodeError
 from .middleware.chain import Request, Response
 from .models import RateLimit
 
-__all__ = ["REDACTED", "AiohttpTransport"]
+__all__ = ["REDACTED", "AiohttpTransport", "Bearer", "Credential"]
 
 USER_AGENT = f"leadway-async/{__version__}"
 REDACTED = "[redacted]"
 
-Credential = Callable[[Request], Awaitable[str]]
-"""Gives the bearer token for a request, at the moment it is sent."""
+# Form fields whose values are secrets: redacted from any body that echoes them.
+SECRET_FORM_FIELDS = frozenset({"client_secret", "code", "refresh_token"})
+
+
+@frozen
+class Bearer:
+    """A bearer token and a label naming it (never the token itself; None when there is
+    nothing to tell apart), which the response carries as `Response.credential`."""
+
+    token: str = field(repr=False)
+    label: object = None
+
+
+Credential = Callable[[Request], Awaitable["Bearer | None"]]
+"""Gives the bearer token for a request at the moment it is sent (None: send none)."""
 
 
 class AiohttpTransport:
@@ -92,7 +106,7 @@ class AiohttpTransport:
         where = f"{request.method} {request.path}"
         started = self._clock()
         try:
-            status, headers, body = await self._exchange(request, seconds)
+            status, headers, body, label = await self._exchange(request, seconds)
         except asyncio.TimeoutError:
             error: APIConnectionError = APITimeoutError(
                 f"{where}: no complete answer within {seconds:g} s"
@@ -102,40 +116,57 @@ class AiohttpTransport:
         except aiohttp.ClientError as exc:
             error = APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")
         else:
-            return _response(request, status, headers, body, self._clock() - started)
+            return _response(request, status, headers, body, self._clock() - started, label)
         # Raised outside the handlers: aiohttp's error, and the frames holding the
         # request's headers that its traceback keeps, are not chained to ours.
         raise error
 
     async def _exchange(
         self, request: Request, seconds: float
-    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
-        """One HTTP exchange: status, headers and the whole body, the token redacted."""
+    ) -> tuple[int, CIMultiDictProxy[str], bytes, object]:
+        """One HTTP exchange: status, headers, the whole body with every secret sent
+        redacted, and the label of the credential used."""
         headers: dict[str, str] | None = None
-        token: str | None = None
+        bearer: Bearer | None = None
+        secrets: list[str] = []
         try:
-            token = await self._credential(request)
+            bearer = await self._credential(request)
             headers = {
-                "Authorization": f"Bearer {token}",
                 "Version": self._api_version,
                 "Accept": "application/json",
                 "User-Agent": USER_AGENT,
             }
+            if bearer is not None:
+                headers["Authorization"] = f"Bearer {bearer.token}"
+                secrets.append(bearer.token)
+            form = request.form
+            if form is not None:
+                secrets.extend(value for name, value in form if name in SECRET_FORM_FIELDS)
             async with self._session().request(
                 request.method,
                 self._base_url + request.path,
                 params=request.params,
+                data=None if form is None else dict(form),
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=seconds),
                 allow_redirects=False,
             ) as answer:
-                body = await answer.read()
-                if token.encode() in body:
-                    body = body.replace(token.encode(), REDACTED.encode())
-                return answer.status, answer.headers, body
+                body = _redacted(await answer.read(), secrets)
+                label = None if bearer is None else bearer.label
+                return answer.status, answer.headers, body, label
         finally:
-            # An error reporter that records the locals of every frame must not find it.
-            token = headers = None
+            # An error reporter that records the locals of every frame must not find them.
+            bearer = headers = form = None
+            secrets.clear()
+
+
+def _redacted(body: bytes, secrets: list[str]) -> bytes:
+    """`body` with every secret in `secrets` that it echoes replaced by `REDACTED`."""
+    for secret in secrets:
+        raw = secret.encode()
+        if raw and raw in body:
+            body = body.replace(raw, REDACTED.encode())
+    return body
 
 
 def _response(
@@ -144,6 +175,7 @@ def _response(
     headers: CIMultiDictProxy[str],
     body: bytes,
     elapsed: float,
+    credential: object,
 ) -> Response:
     data: Any
     if 200 <= status < 300:
@@ -161,4 +193,5 @@ def _response(
         data=data,
         rate_limit=RateLimit.from_headers(headers),
         elapsed=elapsed,
+        credential=credential,
     )

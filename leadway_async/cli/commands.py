@@ -39,6 +39,7 @@ def export_identity(
 def _client(connection: Connection, middlewares: Sequence[Middleware] = ()) -> LeadwayClient:
     return LeadwayClient(
         connection.token,
+        auth=connection.app,
         location_id=connection.location_id,
         base_url=connection.base_url,
         middlewares=middlewares,

@@ -8,6 +8,7 @@ from typing import Any
 
 from attrs import field, frozen
 
+from ..auth import FileTokenStore, OAuthApp, TokenStoreError
 from ..params import PARAMETERS, SearchParameter
 
 # location_id is a connection option; limit has a default of its own in each command.
@@ -23,32 +24,61 @@ class UsageError(Exception):
 
 @frozen
 class Connection:
-    """The token, location and API base URL a command uses (None: the client's default)."""
+    """The credentials, location and API base URL a command uses (None: the client's
+    default): a `token`, or an OAuth install (`app`) whose tokens a store keeps."""
 
-    token: str = field(repr=False)
+    token: str | None = field(repr=False)
     location_id: str | None
     base_url: str | None
+    app: OAuthApp | None = None
 
 
 def missing_token_message() -> str:
     """What to say when no token is given."""
     return (
-        "no token: pass --token or set LEADWAY_TOKEN (to try without an account, run "
-        "'leadway-async demo', or point --base-url at 'leadway-async emulator')"
+        "no token: pass --token or set LEADWAY_TOKEN, or --token-store for an OAuth "
+        "install (to try without an account, run 'leadway-async demo', or point "
+        "--base-url at 'leadway-async emulator')"
     )
 
 
 def connection_from(options: argparse.Namespace) -> Connection:
     """The connection the options give, else LEADWAY_TOKEN, LEADWAY_LOCATION_ID and
-    LEADWAY_BASE_URL; `UsageError` when there is no token."""
-    token = options.token or os.environ.get("LEADWAY_TOKEN")
-    if not token:
-        raise UsageError(missing_token_message())
+    LEADWAY_BASE_URL; `UsageError` when there is no token, or both a token and a store."""
+    token = options.token or None
+    base_url = options.base_url or os.environ.get("LEADWAY_BASE_URL")
+    app = None
+    if options.token_store is not None:
+        if token is not None:
+            raise UsageError("pass --token or --token-store, not both")
+        app = oauth_app_from(options, base_url)
+    else:
+        token = token or os.environ.get("LEADWAY_TOKEN")
+        if not token:
+            raise UsageError(missing_token_message())
     return Connection(
         token=token,
         location_id=options.location_id or os.environ.get("LEADWAY_LOCATION_ID"),
-        base_url=options.base_url or os.environ.get("LEADWAY_BASE_URL"),
+        base_url=base_url,
+        app=app,
     )
+
+
+def oauth_app_from(options: argparse.Namespace, base_url: str | None) -> OAuthApp:
+    """The OAuth install the options name: `--token-store` and the app's client id and
+    secret (else LEADWAY_CLIENT_ID and LEADWAY_CLIENT_SECRET)."""
+    env = os.environ
+    client_id = options.client_id or env.get("LEADWAY_CLIENT_ID")
+    client_secret = options.client_secret or env.get("LEADWAY_CLIENT_SECRET")
+    if not client_id:
+        raise UsageError("no client id: pass --client-id or set LEADWAY_CLIENT_ID")
+    if not client_secret:
+        raise UsageError("no client secret: pass --client-secret or set LEADWAY_CLIENT_SECRET")
+    try:
+        store = FileTokenStore(options.token_store)
+    except TokenStoreError as exc:
+        raise UsageError(str(exc)) from None
+    return OAuthApp(client_id, client_secret, store, base_url=base_url)
 
 
 def filters_from(options: argparse.Namespace) -> dict[str, Any]:

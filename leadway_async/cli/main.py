@@ -75,10 +75,47 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         "connection (else LEADWAY_TOKEN, LEADWAY_LOCATION_ID, LEADWAY_BASE_URL)"
     )
     group.add_argument("--token", help="Private Integration Token or OAuth access token")
+    group.add_argument(
+        "--token-store",
+        type=Path,
+        metavar="FILE",
+        help="work from an OAuth install's token store (see 'auth') in place of --token",
+    )
     location = BY_KEYWORD["location_id"]
     group.add_argument(location.option, dest=location.keyword, help=location.help)
     group.add_argument("--base-url", help="API base URL (an emulator, a gateway)")
+    _add_app_options(group)
     parser.add_argument("--debug", action="store_true", help="show tracebacks and DEBUG logs")
+
+
+def _add_app_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--client-id", help="the OAuth app's client id (else LEADWAY_CLIENT_ID)")
+    group.add_argument(
+        "--client-secret", help="the OAuth app's client secret (else LEADWAY_CLIENT_SECRET)"
+    )
+
+
+def _add_auth_command(commands: Any) -> None:
+    auth = commands.add_parser("auth", help="authorise the app; see or renew its tokens")
+    steps = auth.add_subparsers(dest="auth_command", required=True, metavar="STEP")
+    exchange = steps.add_parser("exchange", help="trade an install's code for its tokens")
+    exchange.add_argument("--code", required=True, help="the code the install redirected with")
+    exchange.add_argument("--redirect-uri", required=True, help="the app's redirect URL")
+    exchange.add_argument("--user-type", choices=["Company", "Location"])
+    status = steps.add_parser("status", help="who the install is, its scopes and expiry")
+    refresh = steps.add_parser("refresh", help="renew the tokens now")
+    for step in (exchange, status, refresh):
+        group = step.add_argument_group("the install (else LEADWAY_CLIENT_ID, ...)")
+        group.add_argument(
+            "--token-store",
+            type=Path,
+            default=Path("leadway-tokens.json"),
+            metavar="FILE",
+            help="where the tokens are kept (default leadway-tokens.json)",
+        )
+        _add_app_options(group)
+        group.add_argument("--base-url", help="API base URL (an emulator, a gateway)")
+        step.add_argument("--debug", action="store_true", help="show tracebacks and DEBUG logs")
 
 
 def _add_filter_options(
@@ -137,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(refuse=export.error)
 
+    _add_auth_command(commands)
     commands.add_parser(
         "emulator", add_help=False, help="run the local emulator (see 'emulator --help')"
     )
@@ -189,6 +227,10 @@ async def _run(options: argparse.Namespace) -> None:
         await run_search(options)
     elif options.command == "export":
         await run_export(options)
+    elif options.command == "auth":
+        from .auth import run_auth
+
+        await run_auth(options)
     else:
         from .demo import run_demo
 
@@ -222,8 +264,9 @@ def _explain(exc: Exception) -> tuple[int, str, bool]:
 
 
 def _secrets(options: argparse.Namespace) -> list[str]:
-    given = [getattr(options, "token", None), os.environ.get("LEADWAY_TOKEN")]
-    return [token for token in given if token and len(token) >= _SHORTEST_REDACTED]
+    given = [getattr(options, name, None) for name in ("token", "client_secret", "code")]
+    given += [os.environ.get(name) for name in ("LEADWAY_TOKEN", "LEADWAY_CLIENT_SECRET")]
+    return [secret for secret in given if secret and len(secret) >= _SHORTEST_REDACTED]
 
 
 def _redacted(text: str, secrets: Iterable[str]) -> str:

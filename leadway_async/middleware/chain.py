@@ -14,10 +14,13 @@ __all__ = ["Handler", "Middleware", "Request", "Response", "compose"]
 
 @frozen
 class Request:
-    """One API call as it travels down the chain; it carries no credentials.
+    """One API call as it travels down the chain; it carries no bearer token.
 
     `deadline` is when the whole call must be over, on the `time.monotonic()` clock
     (None: no deadline); `attempt` counts from 1 and is set by the retry middleware.
+    `form` is a form-encoded body (the token endpoint's grants: hidden from the repr);
+    `idempotent` is false for a request that must not be sent twice when the server may
+    have taken the first (a grant spends a single-use code or refresh token).
     """
 
     method: str
@@ -25,6 +28,8 @@ class Request:
     params: tuple[tuple[str, str], ...] = ()
     deadline: float | None = None
     attempt: int = 1
+    form: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
+    idempotent: bool = True
 
     @property
     def query(self) -> dict[str, str]:
@@ -37,7 +42,9 @@ class Response:
     """A complete answer: status, headers and the whole body, already read.
 
     `data` is the body decoded as JSON (None for an error body that is not JSON);
-    `rate_limit` is what the `X-RateLimit-*` headers said; `elapsed` is in seconds.
+    `rate_limit` is what the `X-RateLimit-*` headers said; `elapsed` is in seconds;
+    `credential` names the credential the request was sent with (never the credential
+    itself; None for a static token or none), so a 401 can say which one was refused.
     """
 
     request: Request
@@ -47,6 +54,7 @@ class Response:
     data: Any = field(repr=False)
     rate_limit: RateLimit
     elapsed: float
+    credential: object = field(default=None, repr=False)
 
     @property
     def request_id(self) -> str | None:

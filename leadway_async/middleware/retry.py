@@ -28,6 +28,9 @@ __all__ = ["RetryEvent", "RetryMiddleware", "RetryPolicy", "is_testing", "set_te
 logger = logging.getLogger("leadway_async")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# The statuses that say the server did not act on the request: the only ones after which
+# a request that must not be sent twice (`Request.idempotent` false) is retried.
+NOT_TAKEN_STATUSES = frozenset({429, 503})
 _testing = False
 
 
@@ -152,6 +155,9 @@ def failure_reason(outcome: Response | Exception) -> str:
 class RetryMiddleware:
     """Retries connection errors, timeouts, bodies cut short and the statuses in the policy.
 
+    A request that must not be sent twice (a token grant) is retried only after an
+    answer saying the server did not take it: 429 or 503.
+
     Each attempt goes down the rest of the chain as the same request with `attempt` set,
     so a retried page asks the same cursor again. The final outcome is returned (an error
     response) or raised (a connection error), exactly as without retries.
@@ -175,6 +181,8 @@ class RetryMiddleware:
             outcome = await self._attempt(request, handler)
             if isinstance(outcome, Response) and outcome.status not in policy.retry_statuses:
                 return outcome
+            if not request.idempotent and not _not_taken(outcome):
+                return _final(outcome)
             if request.attempt > policy.max_retries or policy.gives_up(outcome):
                 return _final(outcome)
             wait = 0.0 if _testing else policy.wait(outcome, next(caps))
@@ -202,6 +210,10 @@ class RetryMiddleware:
         )  # fmt: skip
         if self.policy.on_retry is not None:
             self.policy.on_retry(event)
+
+
+def _not_taken(outcome: Response | Exception) -> bool:
+    return isinstance(outcome, Response) and outcome.status in NOT_TAKEN_STATUSES
 
 
 def _final(outcome: Response | Exception) -> Response:

@@ -19,7 +19,7 @@ from leadway_async import (
 )
 from leadway_async.middleware import Request
 from leadway_async.testing import LeadwayEmulator
-from leadway_async.transport import AiohttpTransport
+from leadway_async.transport import AiohttpTransport, Bearer
 
 
 def test_client_can_be_made_outside_an_event_loop() -> None:
@@ -195,5 +195,5 @@ async def test_the_transport_sends_nothing_once_the_deadline_has_passed(
         await transport.aclose()
 
 
-async def _static(token: str) -> str:
-    return token
+async def _static(token: str) -> Bearer:
+    return Bearer(token)

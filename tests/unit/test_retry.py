@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from leadway_async import APIConnectionError, APITimeoutError, ResponseDecodeError
 from leadway_async.middleware import (
+    Request,
     RetryEvent,
     RetryMiddleware,
     RetryPolicy,
@@ -290,3 +291,42 @@ async def test_testing_switch_as_a_context_manager_restores_the_previous_mode() 
         await retry(REQUEST, ScriptedHandler([503, 200]))
         assert clock.sleeps == [0.0]
     assert not is_testing()
+
+
+GRANT = Request("POST", "/oauth/token", form=(("grant_type", "refresh_token"),), idempotent=False)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [500, 502, 504, 408, APIConnectionError("reset"), ResponseDecodeError("cut", status=200)],
+    ids=str,
+)
+async def test_a_request_that_must_not_go_twice_is_not_retried_when_the_server_may_have_taken_it(
+    first: int | Exception,
+) -> None:
+    clock = FakeClock()
+    handler = ScriptedHandler([first, 200])
+    middleware = RetryMiddleware(RetryPolicy(), sleep=clock.sleep, clock=clock)
+    if isinstance(first, Exception):
+        with pytest.raises(type(first)):
+            await middleware(GRANT, handler)
+    else:
+        assert (await middleware(GRANT, handler)).status == first
+    assert len(handler.requests) == 1
+
+
+@pytest.mark.parametrize("first", [429, 503])
+async def test_a_request_that_must_not_go_twice_is_retried_when_the_server_did_not_take_it(
+    first: int,
+) -> None:
+    clock = FakeClock()
+    handler = ScriptedHandler([first, 200])
+    middleware = RetryMiddleware(RetryPolicy(), sleep=clock.sleep, clock=clock)
+    assert (await middleware(GRANT, handler)).status == 200
+    assert [r.attempt for r in handler.requests] == [1, 2]
+    assert handler.requests[1].form == GRANT.form
+
+
+def test_a_form_never_shows_in_a_request_repr() -> None:
+    request = Request("POST", "/oauth/token", form=(("client_secret", "s3cr3t-value"),))
+    assert "s3cr3t-value" not in repr(request)
