@@ -25,11 +25,13 @@ the margin). Alone, that never holds anything back.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import heapq
 import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from .._headers import parse_retry_after
@@ -92,7 +94,7 @@ class SendLog:
             return
         # Of ours, the server can have counted only those holding a place at some moment
         # between this request's send and now.
-        ours = self.in_flight + sum(1 for t in self._answered if t > sent - self.span)
+        ours = self.in_flight + self._answered_after(sent - self.span)
         others = self.size - remaining - ours
         if others > 0:
             # At least `others` places stay held one span from now; none is shortened.
@@ -101,26 +103,34 @@ class SendLog:
 
     def held(self, now: float) -> int:
         """Places held at `now`, ours (sent or finished) and other spenders'."""
-        return self.in_flight + len(self._releases(now))
+        return self.in_flight + self._releases(now)[0]
 
     def delay(self, now: float) -> float | None:
         """Seconds to wait before one more request may go out (0: it may go now; None:
         not before one of those in flight finishes)."""
         if self.size is None:
             return 0.0
-        releases = self._releases(now)
-        excess = self.in_flight + len(releases) - self.size
+        count, releases = self._releases(now)
+        excess = self.in_flight + count - self.size
         if excess < 0:
             return 0.0
-        if excess >= len(releases):
+        if excess >= count:
             return None
-        return releases[excess] + self.span - now
+        return next(itertools.islice(releases, excess, None)) + self.span - now
 
-    def _releases(self, now: float) -> list[float]:
-        """When the finished places still held at `now` were finished, oldest first."""
+    def _releases(self, now: float) -> tuple[int, Iterator[float]]:
+        """How many finished places are still held at `now`, and when each was finished,
+        oldest first. (Both logs are in time order, so this costs no sort.)"""
         self._forget(now)
-        held = itertools.chain(self._answered, self._others)
-        return sorted(t for t in held if t > now - self.span)
+        ours = self._answered_after(now - self.span)
+        start = len(self._answered) - ours
+        return ours + len(self._others), heapq.merge(
+            itertools.islice(self._answered, start, None), self._others
+        )
+
+    def _answered_after(self, moment: float) -> int:
+        """How many of our requests finished after `moment`."""
+        return len(self._answered) - bisect.bisect_right(self._answered, moment)
 
     def _forget(self, now: float) -> None:
         """Drop places no count can need again (`finish()` looks back to a send time)."""
