@@ -179,6 +179,8 @@ class WalkState:
     many to keep); `paged` says the pass has read a page before. `cap` is the widest page
     the server gives and `most` the widest it has given; `ending` is the size of a short
     page that `total` said was not the end, and `again` marks an empty page asked again.
+    `counted` says `handed_out` can be held against the API's `total`: not when the walk
+    began after a caller's `startAfterDate`, since `total` may count what lies before it.
     """
 
     fingerprint: str
@@ -199,6 +201,7 @@ class WalkState:
     most: int = 0
     ending: int = 0
     again: bool = False
+    counted: bool = True
 
     @classmethod
     def start(cls, query: Mapping[str, str], *, catch_up: bool | None = None) -> WalkState:
@@ -209,6 +212,7 @@ class WalkState:
             order=order,
             sort_by=query.get("sortBy", DEFAULT_SORT_BY),
             catch_up=order == "desc" if catch_up is None else catch_up,
+            counted="startAfterDate" not in query,
         )
 
     def next_query(self, base: Mapping[str, str], page_size: int) -> dict[str, str]:
@@ -505,7 +509,7 @@ def read_page(state: WalkState, page: ConversationPage, sent: Mapping[str, str])
         ending=0,
         again=False,
     )
-    more = page.total is not None and end_state.handed_out < page.total
+    more = state.counted and page.total is not None and end_state.handed_out < page.total
     if cut < received:
         return _pass_over(state, fresh, end_state)
     if state.ending and received:  # asked again after a short page
@@ -572,7 +576,7 @@ def _split(end_state: WalkState, sent: Mapping[str, str], page: ConversationPage
         start=start,
         low=None if low is None else start,
         high=None if high is None else int(high),
-        total=None if low is not None else page.total,
+        total=None if low is not None or not end_state.counted else page.total,
         latest=max((d for d in dates if d is not None), default=None),
     )
     return evolve(end_state, split=split, boundary_ids=frozenset())
@@ -594,6 +598,7 @@ def _pass_over(before: WalkState, fresh: list[Conversation], end_state: WalkStat
             end_ids=top_ids if top_ids is not None and len(top_ids) < end_state.cap else None,
             cap=end_state.cap,
             most=end_state.most,
+            counted=end_state.counted,
         )
         return PageOutcome(tuple(fresh), next_pass, is_last=False)
     return PageOutcome(tuple(fresh), end_state, is_last=True)

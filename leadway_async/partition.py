@@ -32,6 +32,7 @@ def range_after(template: WalkState, start: SortValue, end: SortValue | None) ->
         end=end,
         cap=template.cap,
         most=template.most,
+        counted=template.counted,
     )
 
 
