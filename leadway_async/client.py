@@ -54,7 +54,9 @@ class LeadwayClient(AsyncCloseable):
 
     Every request takes one chain, outermost first: the caller's `middlewares`, then the
     defaults: retries per `retry` (None: off), the rate-limit `throttle` (False: off; a
-    `Throttle` instance to share one budget between clients) and DEBUG logging. With
+    `Throttle` instance to share one budget between clients, a
+    `leadway_async.redis.RedisThrottle` to share it between processes and hosts) and
+    DEBUG logging. With
     `default_middlewares=False` the chain is the caller's `middlewares` alone.
     """
 
@@ -70,7 +72,7 @@ class LeadwayClient(AsyncCloseable):
         deadline: float | None = None,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = DEFAULT_RETRY,
-        throttle: Throttle | bool = True,
+        throttle: Throttle | Middleware | bool = True,
         middlewares: Sequence[Middleware] = (),
         default_middlewares: bool = True,
     ) -> None:
