@@ -23,6 +23,7 @@ from ..params import BY_KEYWORD, SearchParameter
 from ..scan import MAX_CONCURRENCY
 from .commands import run_export, run_search
 from .config import FILTER_PARAMETERS, UsageError, filters_from
+from .mirror import add_mirror_command, run_mirror
 from .output import FILE_FORMATS
 from .sigterm import Terminated, stop_on_sigterm
 from .sink import WriteError
@@ -173,14 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     export.set_defaults(refuse=export.error)
+    add_mirror_command(
+        commands,
+        connection_options=_add_connection_options,
+        filter_options=_add_filter_options,
+    )
 
     _add_auth_command(commands)
     commands.add_parser(
         "emulator", add_help=False, help="run the local emulator (see 'emulator --help')"
     )
-    demo = commands.add_parser("demo", help="export from a built-in emulator: no account needed")
+    demo = commands.add_parser("demo", help="mirror a built-in emulator: no account needed")
     demo.add_argument("--conversations", type=_positive, default=5000)
-    demo.add_argument("--out", type=Path, default=Path("leadway-demo.jsonl"))
+    demo.add_argument("--out", type=Path, help="the SQLite file (default: in a new temp folder)")
     return parser
 
 
@@ -227,6 +233,8 @@ async def _run(options: argparse.Namespace) -> None:
         await run_search(options)
     elif options.command == "export":
         await run_export(options)
+    elif options.command == "mirror":
+        await run_mirror(options)
     elif options.command == "auth":
         from .auth import run_auth
 

@@ -1,4 +1,4 @@
-"""`leadway-async emulator`, `leadway-async demo`, and `--version` (also via `python -m`)."""
+"""`leadway-async emulator` and `--version` (also via `python -m`); `demo` is in test_demo.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,10 +15,8 @@ from leadway_async.testing import DEFAULT_LOCATION_ID, LeadwayEmulator
 from .helpers import (
     TIMEOUT,
     Cli,
-    assert_each_once,
     base_env,
     ids,
-    jsonl_records,
     parse_table,
     read_until,
     stop,
@@ -76,44 +73,6 @@ def test_the_emulator_command_names_itself_in_its_help(cli: Cli) -> None:
 
     assert result.status == 0
     assert result.out.startswith("usage: leadway-async emulator "), result.out[:80]
-
-
-def test_demo_exports_every_conversation_and_sums_up(cli: Cli, tmp_path: Path) -> None:
-    result = cli.run("demo", "--conversations", "1500", "--out", "demo.jsonl", cwd=tmp_path)
-
-    assert result.status == 0, result.err
-    records = jsonl_records((tmp_path / "demo.jsonl").read_text(encoding="utf-8"))
-    assert len(records) == 1500
-    # Exactly what its built-in emulator serves, each once (a scan: in no promised
-    # order), despite the faults it injects.
-    truth = LeadwayEmulator(conversations=1500, seed=7).expected(
-        {"locationId": DEFAULT_LOCATION_ID}
-    )
-    assert_each_once(ids(records), ids(truth))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.jsonl"]
-
-    summary = result.out
-    done = re.search(
-        r"exported 1,500 conversations in (\d+) pages to demo\.jsonl in (\d+\.\d) s, "
-        r"with (\d+) requests using at most (\d+)% of the rate limit\n",
-        summary,
-    )
-    assert done, summary
-    pages, seconds, requests, share = int(done[1]), float(done[2]), int(done[3]), int(done[4])
-    assert pages >= 15
-    assert requests >= pages  # and the retried attempts
-    # The window is 100 requests per 10 s: a demo shorter than that has them all in one.
-    assert 0 < share <= requests
-    if seconds < 9:
-        assert share == requests
-    retries = re.search(r"retries: (\d+)\b", summary)
-    assert retries, summary
-    assert re.search(
-        r"rate limit seen: 100 requests per 10 s window, \d+ left in the last one; "
-        r"[\d,]+ of 200,000 left today",
-        summary,
-    ), summary
-    assert "emulator at http://127.0.0.1:" in result.err
 
 
 def test_version_from_the_script_and_from_python_m(cli: Cli) -> None:
