@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from attrs import frozen
 
@@ -45,7 +46,17 @@ def emulator_process(
         "--messages-per-s", str(messages_per_s),
         "--skew", str(skew),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    with serve(command) as exports:
+        yield Server(
+            exports["LEADWAY_BASE_URL"], exports["LEADWAY_TOKEN"], exports["LEADWAY_LOCATION_ID"]
+        )
+
+
+@contextmanager
+def serve(command: list[str], cwd: Path | None = None) -> Iterator[dict[str, str]]:
+    """Start an emulator `command` printing `export NAME=value` lines, then `ready`, as
+    `python -m leadway_async.testing` does; yield those exports once it is ready."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=cwd)
     try:
         exports: dict[str, str] = {}
         assert process.stdout is not None
@@ -57,9 +68,7 @@ def emulator_process(
                 break
         else:
             raise RuntimeError(f"the emulator exited early with status {process.wait()}")
-        yield Server(
-            exports["LEADWAY_BASE_URL"], exports["LEADWAY_TOKEN"], exports["LEADWAY_LOCATION_ID"]
-        )
+        yield exports
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -16,12 +16,12 @@ import statistics
 import sys
 import time
 from datetime import datetime, timezone
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from leadway_async.testing import USER_IDS
 
-from . import live, memory, models, prefetch, ratelimit, scan
+from . import live, memory, mirror, models, prefetch, ratelimit, redis_throttle, scan
 from ._server import emulator_process
 from .walks import Walked, timed_rounds
 
@@ -85,7 +85,7 @@ def machine() -> str:
         platform.processor() or "unknown",
     )
     packages = ", ".join(
-        f"{name} {version(name)}"
+        f"{name} {_installed(name)}"
         for name in (
             "leadway-async",
             "aiohttp",
@@ -96,6 +96,7 @@ def machine() -> str:
             "httpx",
             "pydantic",
             "gohighlevel-api-client",
+            "redis",
         )
     )
     return (
@@ -104,6 +105,14 @@ def machine() -> str:
         f"- Python {platform.python_version()}; {packages}\n"
         "- The emulator runs in its own process on the same machine; loopback only."
     )
+
+
+def _installed(name: str) -> str:
+    """The installed version of the distribution `name`, or "not installed"."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def chart(sequential: dict[str, float], concurrent: dict[str, float], path: Path) -> None:
@@ -171,6 +180,9 @@ def main() -> None:
     section("7. A location that changes during the walk", live_table)
     scan_text, scan_goals = scan.run(quick)
     section("8. The scan: the rate limit's share in use", scan_text)
+    budget_text, budget_goals = redis_throttle.run(quick)
+    section("9. One budget: under jitter and load, and across processes through Redis", budget_text)
+    section("10. The mirror: a database kept in step", mirror.run(quick))
     print(f"all sections ran in {time.monotonic() - started:.0f} s", file=sys.stderr)
     if quick:
         return
@@ -178,7 +190,7 @@ def main() -> None:
         f"- Sequential walk: paginate() costs {seq_costs[OURS]:.2f}x the floor "
         "(target at most 1.5x).\n"
         f"- Eight concurrent walkers: {con_costs[OURS]:.2f}x (target at most 2.0x).\n"
-        f"{live_goals}\n{scan_goals}"
+        f"{live_goals}\n{scan_goals}\n{budget_goals}"
     )
     body = "\n\n".join(f"## {title}\n\n{text}" for title, text in sections)
     (HERE / "RESULTS.md").write_text(
