@@ -100,7 +100,14 @@ class Cli:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=dict(base_env() if env is None else env),
+            preexec_fn=_default_sigint,
         )
+
+
+def _default_sigint() -> None:
+    """In the child: Ctrl-C's default, even when the tests run as a background job (whose
+    shell ignores SIGINT in what it starts, and the command would inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def connection(emu: ThreadedEmulator) -> list[str]:
