@@ -240,9 +240,11 @@ def test_progress_shows_the_share_of_the_rate_limit_in_use(cli: Cli, tmp_path: P
     assert lines, result.err
     assert all(lines), result.err
     shares = [int(match["share"]) for match in lines if match and match["share"] is not None]
-    # Known from the first answer on, so on every line; near the whole window at the end.
+    # Known from the first answer on, so on every line; once the scan fills the window,
+    # most of it (the last line may come as the requests thin out at the end).
     assert len(shares) == len(lines), result.err
-    assert 50 <= shares[-1] <= 100, result.err
+    assert all(0 <= share <= 100 for share in shares), result.err
+    assert max(shares) >= 50, result.err
     assert result.err_lines[-2].startswith("600 of 600 conversations (100%), ")
 
 
