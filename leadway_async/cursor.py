@@ -449,6 +449,7 @@ def _check_fields(payload: dict[str, Any], fields: dict[str, Check]) -> None:
     split = payload.get("s")
     if split is not None and not (
         fields is _FIELDS
+        and payload.get("b") is not None  # the run stepped through is at the boundary
         and isinstance(split, list)
         and len(split) == len(_SPLIT_FIELDS)
         and all(check(v) for check, v in zip(_SPLIT_FIELDS, split, strict=True))
@@ -509,6 +510,13 @@ def read_page(state: WalkState, page: ConversationPage, sent: Mapping[str, str])
         ending=0,
         again=False,
     )
+    if state.end_ids and cut and values[cut - 1] == end:
+        # The page reached the pass's end value: the ids handed out with it in the pass
+        # before are handed out at the boundary, like the new ones with it.
+        known = end_state.boundary_ids if end_state.boundary == end else frozenset()
+        end_state = evolve(
+            end_state, boundary=end, boundary_ids=known | state.end_ids, passed=False
+        )
     more = state.counted and page.total is not None and end_state.handed_out < page.total
     if cut < received:
         return _pass_over(state, fresh, end_state)
@@ -523,7 +531,7 @@ def read_page(state: WalkState, page: ConversationPage, sent: Mapping[str, str])
         else:
             return _pass_over(state, fresh, end_state)
     if received >= min(asked, end_state.cap):
-        if not fresh and not more:
+        if not fresh and not more and end_state.boundary == state.boundary:
             raise state.error(
                 f"the API returned a full page of {received} conversations already handed "
                 "out; the cursor did not advance"
@@ -587,6 +595,8 @@ def _pass_over(before: WalkState, fresh: list[Conversation], end_state: WalkStat
     more than one page goes again, down to the first value this pass handed out."""
     if end_state.catch_up and end_state.top is not None and before.paged:
         top_ids = end_state.top_ids
+        if top_ids is not None and end_state.top == end_state.end and end_state.end_ids:
+            top_ids |= end_state.end_ids  # its first value was the last pass's end: those too
         next_pass = WalkState(
             fingerprint=end_state.fingerprint,
             order=end_state.order,

@@ -127,10 +127,10 @@ class ConversationScan(AsyncCloseable):
         current = self._current
         ranges = []
         for item in self._ranges:
-            state = item.handed
+            state, finished = item.handed, item.finished
             if current is not None and current.range is item and self._taken:
-                state = evolve(_after(current, self._items[: self._taken]), end=state.end)
-            if not item.finished:
+                state, finished = self._handed_so_far(current)
+            if not finished:
                 ranges.append(state)
         fingerprint = self._template.fingerprint
         position = ScanPosition(fingerprint, tuple(ranges) or (self._template,), self.handed_out)
@@ -220,12 +220,18 @@ class ConversationScan(AsyncCloseable):
         if current is None:
             return
         item = current.range
+        item.handed, finished = self._handed_so_far(current)
+        item.finished = item.finished or finished
+        self._items, self._taken = (), 0
+
+    def _handed_so_far(self, current: _Fetched) -> tuple[WalkState, bool]:
+        """Where the range of the page being handed out stands with what was taken of it,
+        and whether that is its end: the page's outcome once all of it was taken (a run of
+        equal values it began to step through by date, say), else just after the last."""
+        end = current.range.handed.end
         whole = self._taken == len(current.outcome.fresh)
         state = current.outcome.end_state if whole else _after(current, self._items[: self._taken])
-        item.handed = evolve(state, end=item.handed.end)
-        if whole and current.outcome.is_last and item.handed.end is not None:
-            item.finished = True
-        self._items, self._taken = (), 0
+        return evolve(state, end=end), whole and current.outcome.is_last and end is not None
 
     async def _start(self) -> None:
         """Learn the ranges (unless resumed), then start the walkers."""

@@ -391,3 +391,94 @@ def test_page_size_does_not_change_the_fingerprint_but_filters_do() -> None:
         {**BASE, "limit": "99"}
     )
     assert filters_fingerprint(BASE) != filters_fingerprint({**BASE, "query": "x"})
+
+
+def token_fields(state: WalkState) -> dict[str, Any]:
+    decoded: dict[str, Any] = orjson.loads(
+        base64.urlsafe_b64decode(state.to_token()[4:] + "=" * (-len(state.to_token()[4:]) % 4))
+    )
+    return decoded
+
+
+BAD_FIELDS = [
+    ("f", 5), ("o", "sideways"), ("o", None), ("b", "12"), ("b", True), ("b", [1]),
+    ("i", "abc"), ("i", [1]), ("i", None), ("p", 1), ("p", None), ("n", -1), ("n", "3"),
+    ("n", 1.5), ("n", True), ("n", None), ("e", "x"), ("e", True), ("ei", [3]), ("ei", "x"),
+    ("t", "x"), ("t", False), ("ti", [None]), ("ti", {}), ("pg", 0), ("pg", None),
+    ("c", "yes"), ("k", 0), ("k", MAX_LIMIT + 1), ("k", None), ("m", -1), ("m", "0"),
+    ("g", 1.5), ("g", None), ("a", None), ("a", 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("field", "bad"), BAD_FIELDS, ids=repr)
+def test_every_field_of_a_walk_token_is_checked_before_anything_is_sent(
+    field: str, bad: Any
+) -> None:
+    state, base = start("desc")
+    state = state.after([conversation("a", 99), conversation("b", 98)])
+    with pytest.raises(ValueError, match=f"its field\\(s\\) {field} are not valid"):
+        WalkState.from_token(encode({**token_fields(state), field: bad}), query=base)
+
+
+@pytest.mark.parametrize("field", ["f", "o", "i", "p", "n", "pg", "c", "k", "m", "g", "a"])
+def test_a_walk_token_missing_a_field_is_refused_naming_it(field: str) -> None:
+    state, base = start("asc")
+    fields = token_fields(state)
+    del fields[field]
+    with pytest.raises(ValueError, match=f"its field\\(s\\) {field} are not valid"):
+        WalkState.from_token(encode(fields), query=base)
+
+
+@pytest.mark.parametrize(
+    "split",
+    [
+        "run",
+        [[], 0, None, None, None, None],  # one short
+        [[], 0, None, None, None, None, None, None],  # one long
+        [[1], 0, None, None, None, None, None],
+        [[], -1, None, None, None, None, None],
+        [[], 0, "5", None, None, None, None],
+        [[], 0, None, 1.5, None, None, None],
+        [[], 0, None, None, True, None, None],
+        [[], 0, None, None, None, -3, None],
+        [[], 0, None, None, None, None, "late"],
+    ],
+    ids=repr,
+)
+def test_a_walk_token_stepping_through_a_run_is_checked_field_by_field(split: Any) -> None:
+    state, base = start("asc")
+    fields = {**token_fields(state.after([conversation("a", 5)])), "s": split}
+    with pytest.raises(ValueError, match="its field\\(s\\) s are not valid"):
+        WalkState.from_token(encode(fields), query=base)
+
+
+def test_a_token_stepping_through_a_run_of_no_value_is_refused() -> None:
+    # Well formed field by field, but a run of equal values stepped through by date has
+    # a value: without one the walk would fail at its first page, not at the token.
+    state, base = start("asc")
+    fields = {**token_fields(state), "b": None, "s": [["a"], 0, None, None, None, None, None]}
+    with pytest.raises(ValueError, match="its field\\(s\\) s are not valid"):
+        WalkState.from_token(encode(fields), query=base)
+    fields["b"] = 7
+    resumed = WalkState.from_token(encode(fields), query=base)  # with its value, it resumes
+    assert resumed.next_query(base, 10)["startAfterDate"] == "6"
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("f", 5), ("o", "up"), ("b", "12"), ("i", "abc"), ("i", [1]), ("n", -1), ("n", None)],
+    ids=repr,
+)
+def test_every_field_of_an_old_walk_token_is_checked(field: str, bad: Any) -> None:
+    base = {**BASE, "sort": "desc"}
+    old = {"f": filters_fingerprint(base), "o": "desc", "b": 1_100, "i": ["c100"], "n": 20}
+    with pytest.raises(ValueError, match=f"its field\\(s\\) {field} are not valid"):
+        WalkState.from_token(encode({**old, field: bad}, prefix="lw1."), query=base)
+
+
+def test_an_old_walk_token_cannot_step_through_a_run() -> None:
+    base = {**BASE, "sort": "desc"}
+    old = {"f": filters_fingerprint(base), "o": "desc", "b": 1_100, "i": [], "n": 20}
+    split = [[], 0, None, None, None, None, None]
+    with pytest.raises(ValueError, match="its field\\(s\\) s are not valid"):
+        WalkState.from_token(encode({**old, "s": split}, prefix="lw1."), query=base)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import logging
+import re
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
@@ -467,3 +469,101 @@ def test_the_request_id_is_the_bodys_trace_id_before_any_header() -> None:
     assert (
         error_from_response(response(404, {"traceId": 5}, {"X-Request-Id": "g"})).request_id == "g"
     )
+
+
+# --- what an error object carries, field by field --------------------------------------
+
+
+def test_a_429_error_carries_its_body_request_id_and_rate_limit() -> None:
+    body = {"message": "Too Many Requests", "traceId": "trace-429"}
+    headers = {"Retry-After": "2", "X-RateLimit-Max": "100", "X-RateLimit-Remaining": "0"}
+    error = error_from_response(response(429, body, headers))
+    assert isinstance(error, RateLimitError)
+    assert (error.status, error.retry_after, error.daily_quota_exhausted) == (429, 2.0, False)
+    assert error.body == body
+    assert error.request_id == "trace-429"
+    assert error.rate_limit == RateLimit(max=100, remaining=0)
+    assert error.message == "Too Many Requests"
+
+
+def test_a_used_up_daily_quota_error_keeps_the_servers_message_and_says_when() -> None:
+    headers = {"X-RateLimit-Daily-Remaining": "0", "X-RateLimit-Daily-Reset": "7200000"}
+    error = error_from_response(response(429, {"message": "Quota exceeded"}, headers))
+    assert isinstance(error, RateLimitError)
+    assert re.fullmatch(
+        r"Quota exceeded \(the daily request quota is used up; it resets in 2 h 00 min "
+        r"\(at \d{4}-\d\d-\d\d \d\d:\d\d UTC\)\)",
+        error.message,
+    )
+    no_reset = error_from_response(
+        response(429, {"message": "Quota exceeded"}, {"X-RateLimit-Daily-Remaining": "0"})
+    )
+    assert no_reset.message == "Quota exceeded (the daily request quota is used up)"
+
+
+def test_an_error_body_that_is_not_json_is_kept_as_text() -> None:
+    error = error_from_response(response(502, b"<h1>Bad Gateway</h1>"))
+    assert error.body == "<h1>Bad Gateway</h1>"
+    assert error.message == "<h1>Bad Gateway</h1>"
+    empty = error_from_response(response(500, b""))
+    assert (empty.body, empty.message) == ("", "(empty body)")
+    throttled = error_from_response(response(429, b"slow down", {"X-Request-Id": "r-9"}))
+    assert (throttled.body, throttled.request_id) == ("slow down", "r-9")
+
+
+def test_a_422_list_message_is_joined_with_semicolons() -> None:
+    error = error_from_response(response(422, {"message": ["limit too large", "page unknown"]}))
+    assert error.message == "limit too large; page unknown"
+
+
+@pytest.mark.parametrize("status", [199, 300, 301, 304])
+def test_raise_for_status_refuses_anything_outside_2xx(status: int) -> None:
+    with pytest.raises(APIStatusError) as info:
+        raise_for_status(response(status, {"message": "m"}))
+    assert info.value.status == status
+
+
+def page_response(
+    payload: Any, query: tuple[tuple[str, str], ...] = (("locationId", "loc"),)
+) -> Response:
+    raw = orjson.dumps(payload)
+    return Response(
+        request=Request("GET", "/conversations/search", query),
+        status=200,
+        headers=CIMultiDict(),
+        body=raw,
+        data=payload,
+        rate_limit=RateLimit(),
+        elapsed=0.01,
+    )
+
+
+def test_a_pages_next_cursor_follows_the_order_it_was_asked_in() -> None:
+    # Without `sort`, a conversation sorts by its lastMessageDate in the default order only.
+    payload = {"conversations": [{"id": "c1", "lastMessageDate": 1_700_000_000_000}], "total": 1}
+    assert page_from_response(page_response(payload)).next_cursor == 1_700_000_000_000
+    by_score = (("locationId", "loc"), ("sortBy", "score_profile"))
+    assert page_from_response(page_response(payload, by_score)).next_cursor is None
+
+
+def test_a_malformed_page_error_shows_the_body() -> None:
+    with pytest.raises(ResponseValidationError) as info:
+        page_from_response(page_response({"conversations": "none", "detail": "see here"}))
+    assert "see here" in info.value.body_excerpt
+    assert info.value.status == 200
+
+
+def test_an_odd_field_is_warned_about_once_in_a_walk_and_on_each_page_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    payload = {"conversations": [{"id": "c1", "unreadCount": "many"}], "total": 1}
+    walk_notes: set[str] = set()
+    with caplog.at_level(logging.WARNING, logger="leadway_async"):
+        for _ in range(3):
+            page_from_response(page_response(payload), walk_notes)
+    assert len(caplog.records) == 1
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="leadway_async"):
+        for _ in range(2):
+            page_from_response(page_response(payload))
+    assert len(caplog.records) == 2

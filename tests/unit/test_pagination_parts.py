@@ -244,3 +244,24 @@ async def test_redelivered_counts_exactly_the_conversations_handed_out_again(ord
     again = sum(n - 1 for n in counts.values())
     assert again > 0  # the schedule does move conversations already handed out
     assert walk.redelivered == again
+
+
+async def test_a_consumer_cancelled_as_another_task_closes_the_walk_is_still_cancelled() -> None:
+    server = Server(100)
+    server.gate = asyncio.Event()  # the first page hangs in flight
+    walk = pager(server)
+    handed: list[str] = []
+
+    async def consume() -> None:
+        async for conversation_ in walk:
+            handed.append(conversation_.id)
+
+    consumer = asyncio.ensure_future(consume())
+    await asyncio.sleep(0.01)
+    closing = asyncio.ensure_future(walk.aclose())
+    consumer.cancel()  # both at once: the cancellation is the consumer's own, and it stands
+    await closing
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
+    assert consumer.cancelled()
+    assert handed == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,11 @@ def test_bad_id_lists_are_rejected(keyword: str, value: Any) -> None:
 
 
 @pytest.mark.parametrize("keyword", IDS)
-@pytest.mark.parametrize("value", [5, ["a", 5], [None], b"abc", {"a", "b"}], ids=repr)
+@pytest.mark.parametrize(
+    "value",
+    [5, ["a", 5], [None], b"abc", {"a", "b"}],
+    ids=lambda value: f"set{sorted(value)}" if isinstance(value, set) else repr(value),
+)
 def test_ids_of_the_wrong_type_are_rejected(keyword: str, value: Any) -> None:
     with pytest.raises(TypeError, match=keyword):
         build(**{keyword: value})
@@ -580,3 +584,52 @@ def test_refused_values_are_parameter_errors_and_still_value_errors() -> None:
     with pytest.raises(ParameterError, match="limit") as caught:
         build(limit=101)
     assert isinstance(caught.value, ValueError)
+
+
+class _NoOffset(tzinfo):
+    """A timezone that says nothing of its offset: as naive as no timezone at all."""
+
+    def utcoffset(self, moment: datetime | None) -> timedelta | None:
+        return None
+
+
+@pytest.mark.parametrize("keyword", EPOCHS)
+def test_a_datetime_whose_timezone_has_no_offset_is_refused_as_naive(keyword: str) -> None:
+    with pytest.raises(ParameterError, match=f"{keyword} must be a timezone-aware datetime"):
+        build(**{keyword: datetime(2024, 1, 1, tzinfo=_NoOffset())})
+
+
+@pytest.mark.parametrize("keyword", EPOCHS)
+def test_the_epoch_itself_is_a_date_and_a_moment_before_it_is_refused(keyword: str) -> None:
+    assert build(**{keyword: EPOCH})[WIRE[keyword]] == "0"
+    before = EPOCH - ONE_MS
+    with pytest.raises(ParameterError) as caught:
+        build(**{keyword: before})
+    assert str(caught.value) == f"{keyword} must not be before 1970-01-01, got {before.isoformat()}"
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "message"),
+    [
+        ("start_date", "2024-01-01", "start_date must be an aware datetime or epoch milliseconds "
+                                     "(int), not str"),
+        ("followers", 5, "followers must be an id or a sequence of ids, not int"),
+        ("score_profile_min", "5", "score_profile_min must be a number, not str"),
+    ],
+)  # fmt: skip
+def test_a_value_of_the_wrong_type_names_the_type_it_was(
+    keyword: str, value: object, message: str
+) -> None:
+    with pytest.raises(TypeError) as caught:
+        build(**{keyword: value})
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("keyword", IDS)
+def test_one_string_of_comma_separated_ids_goes_as_it_is(keyword: str) -> None:
+    assert build(**{keyword: "user-1,user-2"})[WIRE[keyword]] == "user-1,user-2"
+
+
+def test_an_iso_date_in_utc_written_with_z_is_read() -> None:
+    moment = BY_KEYWORD["start_date"].read("2025-01-02T03:04:05Z")
+    assert moment == datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

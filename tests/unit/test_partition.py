@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import math
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leadway_async.cursor import WalkState
+from leadway_async.errors import ParameterError
 from leadway_async.partition import ScanPosition, cut, middle, range_after, remaining
 
 from .server_model import conversation
@@ -135,3 +137,96 @@ def test_a_scan_token_needs_exactly_one_open_range() -> None:
     for payload in (two_open, none_open):
         with pytest.raises(ValueError, match="no end"):
             ScanPosition.from_token(scan_token(payload), fresh=template)
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("o", "up"), ("b", "12"), ("i", [1]), ("n", -1), ("p", None), ("e", "x"), ("ei", [2]),
+     ("k", 0), ("m", "1"), ("a", 0)],
+    ids=repr,
+)  # fmt: skip
+def test_every_field_of_a_scan_tokens_range_is_checked(field: str, bad: Any) -> None:
+    template = WalkState.start(QUERY, catch_up=False)
+    ranges = [state.to_payload() for state in cut(after_first_page(1_000), 1_400, 2)]
+    ranges[0][field] = bad
+    payload = {"f": template.fingerprint, "n": 3, "r": ranges}
+    with pytest.raises(ValueError, match=f"its field\\(s\\) {field} are not valid"):
+        ScanPosition.from_token(scan_token(payload), fresh=template)
+
+
+def test_a_scan_tokens_range_of_other_filters_or_stepping_through_no_value_is_refused() -> None:
+    template = WalkState.start(QUERY, catch_up=False)
+    other = WalkState.start({**QUERY, "status": "read"}, catch_up=False).to_payload()
+    payload = {"f": template.fingerprint, "n": 0, "r": [other]}
+    with pytest.raises(ValueError, match="other filters"):
+        ScanPosition.from_token(scan_token(payload), fresh=template)
+    stepping = {**template.to_payload(), "s": [[], 0, None, None, None, None, None]}
+    payload = {"f": template.fingerprint, "n": 0, "r": [stepping]}
+    with pytest.raises(ValueError, match="s are not valid"):
+        ScanPosition.from_token(scan_token(payload), fresh=template)
+
+
+@pytest.mark.parametrize(
+    "damage", [{"n": True}, {"n": 1.5}, {"n": None}, {"n": 2**63}, {"r": None}, {"r": []}]
+)
+def test_a_scan_tokens_count_and_ranges_are_checked(damage: dict[str, Any]) -> None:
+    template = WalkState.start(QUERY, catch_up=False)
+    good = {"f": template.fingerprint, "n": 0, "r": [template.to_payload()]}
+    with pytest.raises(ValueError, match="does not hold a scan's position"):
+        ScanPosition.from_token(scan_token({**good, **damage}), fresh=template)
+    with pytest.raises(ValueError, match="does not hold"):
+        ScanPosition.from_token(scan_token([good]), fresh=template)
+
+
+def test_a_scan_token_holds_at_most_64_ranges() -> None:
+    template = WalkState.start(QUERY, catch_up=False)
+    bounded = [range_after(template, i, i + 1).to_payload() for i in range(64)]
+    for count in (64, 65):
+        ranges = [*bounded[: count - 1], template.to_payload()]
+        payload = {"f": template.fingerprint, "n": 0, "r": ranges}
+        if count == 64:
+            assert len(ScanPosition.from_token(scan_token(payload), fresh=template).ranges) == 64
+        else:
+            with pytest.raises(ValueError, match="does not hold a scan's position"):
+                ScanPosition.from_token(scan_token(payload), fresh=template)
+
+
+def test_a_scan_tokens_count_can_be_as_large_as_a_cursor_can_carry() -> None:
+    template = WalkState.start(QUERY, catch_up=False)
+    payload = {"f": template.fingerprint, "n": 2**63 - 1, "r": [template.to_payload()]}
+    assert ScanPosition.from_token(scan_token(payload), fresh=template).handed_out == 2**63 - 1
+
+
+def test_a_refused_scan_token_says_why() -> None:
+    template = WalkState.start(QUERY, catch_up=False)
+    other = WalkState.start({**QUERY, "status": "unread"}, catch_up=False)
+    token = ScanPosition(template.fingerprint, (template,), 0).to_token()
+    with pytest.raises(ParameterError) as filters:
+        ScanPosition.from_token(token, fresh=other)
+    assert str(filters.value) == (
+        "resume_token belongs to a scan with other filters; resume with the same filters "
+        "(and location) as the scan that produced it"
+    )
+    damaged = {"f": template.fingerprint, "n": -1, "r": [template.to_payload()]}
+    with pytest.raises(ParameterError) as count:
+        ScanPosition.from_token(scan_token(damaged), fresh=template)
+    assert str(count.value) == "resume_token is damaged: it does not hold a scan's position"
+    closed = {"f": template.fingerprint, "n": 0, "r": [range_after(template, 1, 2).to_payload()]}
+    with pytest.raises(ParameterError) as ends:
+        ScanPosition.from_token(scan_token(closed), fresh=template)
+    assert str(ends.value) == "resume_token is damaged: one range, the last, has no end"
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "mid"),
+    [
+        (1, 2.5, 1.75),  # a whole number and a fraction: halfway, as floats
+        (1.0, 1.0, None),
+        (1.0, math.nextafter(1.0, 2.0), None),  # halfway rounds to the low end
+        (math.nextafter(1.0, 2.0), math.nextafter(math.nextafter(1.0, 2.0), 2.0), None),  # high
+    ],
+)
+def test_no_middle_between_floats_with_nothing_strictly_between(
+    low: float, high: float, mid: float | None
+) -> None:
+    assert middle(low, high) == mid
