@@ -198,12 +198,16 @@ class ConversationScan(AsyncCloseable):
             return False
         if not self._started:
             self._started = True
-            await self._start()
+            try:
+                await self._start()
+            except PaginationError as error:
+                error.resume_token = self.resume_token  # the scan's, not its first range's
+                raise
         item = await self._queue.get()
         if item is _OVER or self._closed:
             return False
         if isinstance(item, BaseException):
-            if isinstance(item, PaginationError) and item.resume_token is None:
+            if isinstance(item, PaginationError):  # a walker's: resume the scan, not its range
                 item.resume_token = self.resume_token
             raise item
         self._slots.release()

@@ -265,3 +265,34 @@ async def test_a_consumer_cancelled_as_another_task_closes_the_walk_is_still_can
         await consumer
     assert consumer.cancelled()
     assert handed == []
+
+
+async def test_pages_hands_out_no_empty_page_while_stepping_through_a_long_run() -> None:
+    # 250 conversations share one value: the walk steps through them by date, and the
+    # pages that bring nothing new are not handed out.
+    items = [Item(f"r{i:03d}", 5_000, 1_000 + i) for i in range(250)]
+    model = ModelServer(items)
+
+    async def fetch(query: dict[str, str], notes: object = None) -> ConversationPage:
+        return model(query)
+
+    walk = ConversationPager(fetch, QUERY, page_size=100)
+    sizes = [len(page) async for page in walk.pages()]
+    assert all(sizes)
+    assert sum(sizes) == walk.handed_out == 250
+    assert model.requests > len(sizes)  # some pages brought nothing new
+
+
+async def test_a_conversation_handed_out_first_on_a_page_and_again_later_is_counted() -> None:
+    # Oldest first: on the first page, the first conversation is older than the walk and
+    # the second newer. The older one then gets a message and comes again at the end.
+    now = int(time.time() * 1000)
+    items = [Item("old", now - 3_600_000, 0), *(Item(f"n{i}", now + i, i + 1) for i in range(5))]
+    model = ModelServer(items, changes=[Change(1, "move", "old", now + 100)])
+
+    async def fetch(query: dict[str, str], notes: object = None) -> ConversationPage:
+        return model(query)
+
+    walk = ConversationPager(fetch, QUERY, page_size=2)
+    assert [c.id async for c in walk] == ["old", "n0", "n1", "n2", "n3", "n4", "old"]
+    assert walk.redelivered == 1

@@ -330,3 +330,26 @@ async def test_a_request_that_must_not_go_twice_is_retried_when_the_server_did_n
 def test_a_form_never_shows_in_a_request_repr() -> None:
     request = Request("POST", "/oauth/token", form=(("client_secret", "s3cr3t-value"),))
     assert "s3cr3t-value" not in repr(request)
+
+
+def test_waits_of_zero_are_a_policy() -> None:
+    policy = RetryPolicy(base_delay=0, max_delay=0, max_retry_wait=0)
+    assert (policy.base_delay, policy.max_delay, policy.max_retry_wait) == (0, 0, 0)
+
+
+async def test_a_retry_after_an_error_names_the_error_and_its_text() -> None:
+    events: list[RetryEvent] = []
+    retry, _ = middleware(RetryPolicy(on_retry=events.append))
+    await retry(REQUEST, ScriptedHandler([APIConnectionError("reset by peer"), 200]))
+    assert [event.reason for event in events] == ["APIConnectionError: reset by peer"]
+
+
+async def test_the_retry_warning_says_what_where_when_why_and_how_many(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    retry, _ = exact(RetryPolicy(max_retries=5))
+    with caplog.at_level(logging.WARNING, logger="leadway_async"):
+        await retry(REQUEST, ScriptedHandler([502, 200]))
+    assert [r.getMessage() for r in caplog.records] == [
+        "retrying GET /conversations/search in 0.50 s after HTTP 502 (attempt 1 of 6 failed)"
+    ]

@@ -636,3 +636,37 @@ def test_a_wait_for_an_answer_ends_at_the_calls_deadline() -> None:
     in_virtual_time(main)
     assert outcome[0] == pytest.approx(7.0)
     assert "deadline passes before the rate limit allows it" in str(outcome[1])
+
+
+async def test_usage_never_passes_one_when_the_window_shrinks_below_the_places_held() -> None:
+    clock = FakeClock()
+    limiter = throttle(clock)
+    for _ in range(2):
+        await limiter(REQUEST, RecordingHandler(clock, **WINDOW))  # 3 a second
+    shrunk = {"X_RateLimit_Max": 1, "X_RateLimit_Interval_Milliseconds": 1000}
+    await limiter(REQUEST, RecordingHandler(clock, **shrunk))  # 3 places held, 1 allowed
+    assert limiter.usage("L1") == 1.0
+
+
+def test_a_wait_for_the_probe_past_the_deadline_says_what_it_waited_for() -> None:
+    outcome: list[str] = []
+
+    async def main(loop: VirtualTimeLoop) -> None:
+        limiter = Throttle(clock=loop.time)
+
+        async def slow(request: Request) -> Response:
+            await asyncio.sleep(30)
+            return response(200, request, **WINDOW)
+
+        probe = asyncio.create_task(limiter(REQUEST, slow))  # the window is not known yet
+        await asyncio.sleep(0)
+        try:
+            await limiter(attrs.evolve(REQUEST, deadline=loop.time() + 5), slow)
+        except APITimeoutError as exc:
+            outcome.append(str(exc))
+        await probe
+
+    in_virtual_time(main)
+    assert outcome == [
+        "GET /conversations/search: the call's deadline passes before the rate limit is known"
+    ]
