@@ -242,7 +242,8 @@ class WalkState:
         self, conversations: Sequence[Conversation], values: list[SortValue] | None = None
     ) -> WalkState:
         """The state once `conversations`, new ones of a page in order, are handed out
-        (`values`: their sort values, when known)."""
+        (`values`: their sort values, when known). The pass has then read a page: a walk
+        resumed from here may meet changes made since, so its pass ends with a catch-up."""
         if not conversations:
             return self
         if values is None:
@@ -250,7 +251,7 @@ class WalkState:
         count = self.handed_out + len(conversations)
         if self.split is not None:
             ids = self.boundary_ids | {c.id for c in conversations}
-            state = evolve(self, boundary_ids=ids, handed_out=count)
+            state = evolve(self, boundary_ids=ids, handed_out=count, paged=True)
         else:
             last = values[-1]
             run_start = len(values)
@@ -260,7 +261,12 @@ class WalkState:
             if last == self.boundary and not self.passed:
                 run_ids |= self.boundary_ids
             state = evolve(
-                self, boundary=last, boundary_ids=frozenset(run_ids), passed=False, handed_out=count
+                self,
+                boundary=last,
+                boundary_ids=frozenset(run_ids),
+                passed=False,
+                handed_out=count,
+                paged=True,
             )
         return state._with_top(conversations, values)
 

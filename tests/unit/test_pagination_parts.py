@@ -296,3 +296,28 @@ async def test_a_conversation_handed_out_first_on_a_page_and_again_later_is_coun
     walk = ConversationPager(fetch, QUERY, page_size=2)
     assert [c.id async for c in walk] == ["old", "n0", "n1", "n2", "n3", "n4", "old"]
     assert walk.redelivered == 1
+
+
+async def test_a_walk_resumed_within_its_first_page_still_catches_up() -> None:
+    # Newest first, stopped after 30 of the first page's 50. Before the walk resumes,
+    # c001 (not reached yet) gets a message, jumping behind the cursor, and c059 (handed
+    # out) is deleted, so handed_out meets total at the pass's end: only the catch-up
+    # finds c001.
+    items = [Item(f"c{i:03d}", 1_000 + i) for i in range(60)]
+    model = ModelServer(
+        items, changes=[Change(1, "move", "c001", 5_000), Change(1, "delete", "c059")]
+    )
+
+    async def fetch(query: dict[str, str], notes: object = None) -> ConversationPage:
+        return model(query)
+
+    newest_first = {"locationId": "L", "sort": "desc"}
+    first = ConversationPager(fetch, newest_first, page_size=50)
+    got: list[str] = []
+    async for handed in first:
+        got.append(handed.id)
+        if len(got) == 30:
+            break
+    resumed = ConversationPager(fetch, newest_first, page_size=50, resume_token=first.resume_token)
+    got += [c.id async for c in resumed]
+    assert {f"c{i:03d}" for i in range(59)} <= set(got)
