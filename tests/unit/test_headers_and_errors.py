@@ -173,6 +173,11 @@ def test_retry_after_ms_is_preferred() -> None:
     assert parse_retry_after(CIMultiDict({"retry-after-ms": "250"}), now=NOW) == 0.25
 
 
+def test_a_plain_dict_of_headers_as_the_api_spells_them_is_read() -> None:
+    # A transport or middleware of the user's own may answer with a plain dict.
+    assert parse_retry_after({"Retry-After": "60", "Retry-After-Ms": "1500"}, now=NOW) == 1.5
+
+
 def test_an_unreadable_retry_after_ms_falls_back_to_retry_after() -> None:
     headers = CIMultiDict({"Retry-After": "60", "Retry-After-Ms": "later"})
     assert parse_retry_after(headers, now=NOW) == 60.0
