@@ -276,13 +276,16 @@ def _structure_decoded(items: list[Any], _: object) -> tuple[Conversation, ...]:
 converter.register_structure_hook(DecodedItems, _structure_decoded)
 
 
-def decode_json(body: bytes, *, status: int | None = None) -> Any:
+def decode_json(body: bytes, *, status: int | None = None, request_id: str | None = None) -> Any:
     """A response body decoded as JSON; `ResponseDecodeError` if it is not JSON."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ResponseDecodeError(
-            f"the response body is not valid JSON ({exc})", status=status, body=body
+            f"the response body is not valid JSON ({exc})",
+            status=status,
+            body=body,
+            request_id=request_id,
         ) from None
 
 
@@ -299,25 +302,28 @@ def page_from_payload(
     """A decoded 200 body as a `ConversationPage`; `ResponseValidationError` if malformed.
 
     `sort_by` is the order the page was asked in (for `next_cursor`); `notes` holds the
-    fields already warned about in this walk (None: warn for this page alone).
+    fields already warned about in this walk (None: warn for this page alone). An error
+    carries `status`, `request_id` and an excerpt of `body` (already redacted).
     """
+
+    def malformed(reason: str) -> ResponseValidationError:
+        return ResponseValidationError(reason, status=status, body=body, request_id=request_id)
+
     if not isinstance(payload, Mapping):
-        raise ResponseValidationError("the response is not a JSON object", status=status, body=body)
+        raise malformed("the response is not a JSON object")
     items = payload.get("conversations")
     if not isinstance(items, list):
-        raise ResponseValidationError(
-            "the response has no 'conversations' list", status=status, body=body
-        )
+        raise malformed("the response has no 'conversations' list")
     total = payload.get("total")
     if total is not None and (type(total) not in (int, float) or total < 0):
-        raise ResponseValidationError(
-            f"the response has total={total!r}, expected a count", status=status, body=body
-        )
+        raise malformed(f"the response has total={total!r}, expected a count")
     warned = _NOTES.set(set() if notes is None else notes)
     try:
         conversations: tuple[Conversation, ...] = converter.structure(items, DecodedItems)
     except ResponseValidationError as exc:
-        raise ResponseValidationError(str(exc), status=status) from None
+        # The item at fault goes in the reason; the error carries the page's body.
+        item = exc.body_excerpt
+        raise malformed(f"{exc.reason}: {item}" if item else exc.reason) from None
     finally:
         _NOTES.reset(warned)
     return ConversationPage(

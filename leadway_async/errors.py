@@ -132,15 +132,34 @@ class APITimeoutError(APIConnectionError):
 
 
 class ResponseValidationError(LeadwayError):
-    """A response body was not what the API promises (not JSON, or not the expected shape)."""
+    """A response body was not what the API promises (not JSON, or not the expected shape).
 
+    `reason` says what was wrong; `status` is the answer's status, `request_id` the server's
+    id for the request (the body's `traceId`, else an `X-Request-Id` header) and
+    `body_excerpt` the start of the body, each when known: what a support request needs.
+    """
+
+    reason: str
     status: int | None
+    request_id: str | None
     body_excerpt: str
 
-    def __init__(self, reason: str, *, status: int | None = None, body: bytes | str | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status: int | None = None,
+        body: bytes | str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.reason = reason
         self.status = status
+        self.request_id = request_id
         self.body_excerpt = body_excerpt(body)
-        text = reason if status is None else f"{reason} (HTTP {status})"
+        known = [f"HTTP {status}"] if status is not None else []
+        if request_id:
+            known.append(f"request id {request_id}")
+        text = f"{reason} ({', '.join(known)})" if known else reason
         if self.body_excerpt:
             text += f"; body: {self.body_excerpt}"
         super().__init__(text)

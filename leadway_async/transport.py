@@ -179,7 +179,7 @@ def _response(
 ) -> Response:
     data: Any
     if 200 <= status < 300:
-        data = decode_json(body, status=status)
+        data = decode_json(body, status=status, request_id=headers.get("X-Request-Id"))
     else:
         try:
             data = decode_json(body, status=status)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 import orjson
 from attrs import define, field, frozen
 
+from ..cursor import DEFAULT_SORT_BY
 from ..errors import ParameterError
 from ..models import ConversationPage
 from ..pagination import ConversationPager
@@ -523,7 +524,7 @@ def _wire_filters(filters: Mapping[str, Any]) -> tuple[dict[str, str], int]:
             )
             raise ParameterError(f"{keyword} is not a mirror filter: {what}")
     query = build_search_query(filters, default_location_id="-")
-    if query.pop("sortBy", "last_message_date") != "last_message_date":
+    if query.pop("sortBy", DEFAULT_SORT_BY) != DEFAULT_SORT_BY:
         raise ParameterError(
             "sort_by is not a mirror filter: a mirror follows lastMessageDate, the one order "
             "every change moves a conversation in"

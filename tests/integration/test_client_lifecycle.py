@@ -17,7 +17,7 @@ from leadway_async import (
     LeadwayClient,
     LeadwayError,
 )
-from leadway_async.middleware import Request
+from leadway_async.middleware import Request, RetryEvent, RetryPolicy, set_testing
 from leadway_async.testing import LeadwayEmulator
 from leadway_async.transport import AiohttpTransport, Bearer
 
@@ -193,6 +193,40 @@ async def test_the_transport_sends_nothing_once_the_deadline_has_passed(
         assert time.monotonic() - soon < 0.5
     finally:
         await transport.aclose()
+
+
+async def test_a_connection_dropped_early_is_not_silently_sent_again(
+    emulator: LeadwayEmulator,
+) -> None:
+    # aiohttp would send the GET once more on its own; with that resend off, the drop
+    # reaches the caller and the server saw a single request.
+    emulator.inject("drop:early")
+    async with LeadwayClient(
+        emulator.token, location_id=emulator.location_id, base_url=emulator.url, retry=None
+    ) as client:
+        with pytest.raises(APIConnectionError, match="ServerDisconnectedError"):
+            await client.search(limit=1)
+    assert [(r.status, r.fault) for r in emulator.requests] == [(None, "drop:early")]
+
+
+async def test_a_connection_dropped_early_is_retried_once_by_the_retry_middleware(
+    emulator: LeadwayEmulator,
+) -> None:
+    events: list[RetryEvent] = []
+    emulator.inject("drop:early")
+    async with LeadwayClient(
+        emulator.token,
+        location_id=emulator.location_id,
+        base_url=emulator.url,
+        retry=RetryPolicy(on_retry=events.append),
+    ) as client:
+        with set_testing(True):
+            page = await client.search(limit=1)
+    assert len(page.conversations) == 1
+    assert [(r.status, r.fault) for r in emulator.requests] == [(None, "drop:early"), (200, None)]
+    assert [(event.attempt, event.reason.split(":")[0]) for event in events] == [
+        (1, "APIConnectionError")
+    ]
 
 
 async def _static(token: str) -> Bearer:

@@ -204,6 +204,60 @@ async def test_malformed_success_bodies_raise_response_validation_error(
     assert "HTTP 200" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"conversations": null, "total": 1, "traceId": "trace-77"}', "'conversations'"),
+        (
+            b'{"conversations": [{"fullName": "x"}], "total": 1, "traceId": "trace-77"}',
+            "no string id",
+        ),
+    ],
+)
+async def test_a_malformed_page_error_carries_its_trace_id_and_body(
+    body: bytes, reason: str, raw_server: RawServer
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    url = await raw_server(handler)
+    async with LeadwayClient("pit-x", location_id="L", base_url=url) as client:
+        with pytest.raises(ResponseValidationError, match=reason) as caught:
+            await client.search()
+    assert (caught.value.status, caught.value.request_id) == (200, "trace-77")
+    assert caught.value.body_excerpt == body.decode()
+    assert "request id trace-77" in str(caught.value)
+
+
+async def test_a_body_that_is_not_json_carries_the_request_id_header(raw_server: RawServer) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        headers = {"X-Request-Id": "req-42"}
+        return web.Response(body=b'{"conversations": [', headers=headers)
+
+    url = await raw_server(handler)
+    async with LeadwayClient("pit-x", location_id="L", base_url=url, retry=None) as client:
+        with pytest.raises(ResponseDecodeError) as caught:
+            await client.search()
+    assert (caught.value.status, caught.value.request_id) == (200, "req-42")
+    assert caught.value.body_excerpt == '{"conversations": ['
+
+
+async def test_a_malformed_page_echoing_the_token_has_it_redacted(raw_server: RawServer) -> None:
+    token = "pit-echoed-secret-0123"
+
+    async def handler(request: web.Request) -> web.Response:
+        echo = {"conversations": [{"note": request.headers["Authorization"]}], "traceId": "t"}
+        return web.json_response(echo)
+
+    url = await raw_server(handler)
+    async with LeadwayClient(token, location_id="L", base_url=url) as client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.search()
+    assert "[redacted]" in caught.value.body_excerpt
+    assert token not in str(caught.value)
+    assert token not in repr(vars(caught.value))
+
+
 async def test_error_body_that_is_not_json_still_gives_a_typed_error(raw_server: RawServer) -> None:
     async def handler(request: web.Request) -> web.Response:
         return web.Response(status=502, text="<html>Bad gateway</html>", content_type="text/html")

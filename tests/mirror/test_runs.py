@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from leadway_async import LeadwayClient, ParameterError, PermissionDeniedError
+from leadway_async import LeadwayClient, ParameterError, PermissionDeniedError, SortBy
 from leadway_async.mirror import Mirror, MirrorError, MirrorResult
 from leadway_async.mirror.rows import CONVERSATION_COLUMNS
 
@@ -210,6 +210,12 @@ def test_filters_a_mirror_cannot_take_are_refused_before_anything(
     client = LeadwayClient("pit-never-sent", base_url="http://127.0.0.1:9")
     with pytest.raises(ParameterError, match=named):
         Mirror(client, "sqlite:///never.db", filters=filters)
+
+
+@pytest.mark.parametrize("sort_by", ["last_message_date", SortBy.LAST_MESSAGE_DATE, None])
+def test_the_order_a_mirror_follows_may_be_named(sort_by: Any, tmp_path: Any) -> None:
+    client = LeadwayClient("pit-never-sent", base_url="http://127.0.0.1:9")
+    Mirror(client, f"sqlite:///{tmp_path / 'm.db'}", filters={"sort_by": sort_by})
 
 
 async def test_locations_are_checked_before_anything_is_opened(tmp_path: Any) -> None:

@@ -88,3 +88,24 @@ def test_the_cycle_finder_sees_a_cycle_through_a_function_level_import() -> None
     graph = {"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}
     assert cycles(graph) == [["a", "b", "c"]]
     assert "leadway_async.cursor" in GRAPH["leadway_async.params"]  # edges are really read
+
+
+def string_constants(path: Path) -> set[str]:
+    return {
+        node.value
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+
+
+def test_the_default_sort_order_is_named_in_cursor_alone() -> None:
+    # The cursor rule (which order a walk follows when none is asked) lives in cursor.py;
+    # the rest of the SDK imports DEFAULT_SORT_BY. `enums` lists the API's values, and the
+    # emulator (`testing`) models the server on its own, so they are left out.
+    writers = {
+        name
+        for name, path in MODULES.items()
+        if not name.startswith("leadway_async.testing")
+        and "last_message_date" in string_constants(path)
+    }
+    assert writers == {"leadway_async.cursor", "leadway_async.enums"}
