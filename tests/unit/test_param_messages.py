@@ -3,11 +3,14 @@ what was wrong, and what is allowed, word for word."""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import pytest
 
 from leadway_async import ParameterError
+from leadway_async.cli.config import filters_from
+from leadway_async.cli.main import build_parser
 from leadway_async.params import BY_KEYWORD, build_search_query
 
 LOCATION = {"location_id": "L"}
@@ -45,3 +48,21 @@ def test_a_value_of_the_wrong_type_names_the_parameter_and_the_type(
     filters: dict[str, Any], message: str
 ) -> None:
     assert refusal({**LOCATION, **filters}) == message
+
+
+def test_a_choice_out_of_its_list_names_every_allowed_value() -> None:
+    assert refusal({**LOCATION, "sort": "up"}, ParameterError) == (
+        "sort must be one of asc, desc; got 'up'"
+    )
+
+
+def test_a_choice_on_the_command_line_reaches_the_search_and_is_explained() -> None:
+    parser = build_parser()
+    options = parser.parse_args(["search", "--sort", "desc", "--last-message-direction", "inbound"])
+    assert filters_from(options) == {
+        "sort": "desc",
+        "last_message_direction": "inbound",
+        "limit": 20,
+    }
+    search = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert "order of the walk" in search.choices["search"].format_help()
