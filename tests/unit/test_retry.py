@@ -227,10 +227,10 @@ async def test_a_wait_past_the_deadline_ends_the_call_without_waiting() -> None:
 
 async def test_a_wait_that_ends_exactly_at_the_deadline_is_not_started() -> None:
     retry, clock = exact()
-    request = evolve(REQUEST, deadline=clock.now + 1.0)
+    request = evolve(REQUEST, deadline=clock.now + 1.5)
     handler = ScriptedHandler([500, 500, 200])
     assert (await retry(request, handler)).status == 500
-    assert clock.sleeps == [0.5]  # the second wait (1.0 s) would end past the deadline
+    assert clock.sleeps == [0.5]  # the second wait (1.0 s) would end just at the deadline
     assert len(handler.requests) == 2
 
 
