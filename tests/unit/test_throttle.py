@@ -670,3 +670,80 @@ def test_a_wait_for_the_probe_past_the_deadline_says_what_it_waited_for() -> Non
     assert outcome == [
         "GET /conversations/search: the call's deadline passes before the rate limit is known"
     ]
+
+
+async def test_a_wait_that_would_end_just_at_the_deadline_is_not_started() -> None:
+    clock = FakeClock()
+    limiter = throttle(clock, margin_ratio=0, margin_min_s=0)
+    handler = RecordingHandler(clock, **WINDOW)
+    for _ in range(3):
+        await limiter(REQUEST, handler)
+    just = attrs.evolve(REQUEST, deadline=clock.now + 1.0)  # the window reopens in 1 s
+    with pytest.raises(APITimeoutError) as caught:
+        await limiter(just, handler)
+    assert str(caught.value) == (
+        "GET /conversations/search: the call's deadline passes before the rate limit allows it"
+    )
+    assert clock.sleeps == []
+    assert len(handler.sent) == 3
+
+
+async def test_the_used_up_daily_quota_is_logged_with_when_it_resets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    headers = {"X_RateLimit_Daily_Remaining": 0, "X_RateLimit_Daily_Reset": 5_400_000}
+    with caplog.at_level(logging.WARNING, logger="leadway_async"):
+        await throttle(clock)(REQUEST, RecordingHandler(clock, **headers, **WINDOW))
+    [message] = [r.getMessage() for r in caplog.records]
+    assert message.startswith(
+        "the daily request quota is used up; requests fail until it resets in 1 h 30 min (at "
+    )
+
+
+async def test_a_daily_budget_just_at_the_warning_share_warns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    limiter = throttle(clock, daily_warning_ratio=0.05)
+    at_share = RecordingHandler(
+        clock, X_RateLimit_Limit_Daily=1000, X_RateLimit_Daily_Remaining=50, **WINDOW
+    )
+    with caplog.at_level(logging.WARNING, logger="leadway_async"):
+        await limiter(REQUEST, at_share)
+    assert [r.getMessage() for r in caplog.records] == [
+        "daily request budget running low: 50 of 1000 left"
+    ]
+
+
+def test_one_other_spender_holds_one_place() -> None:
+    log = SendLog(0.0, 0.0)
+    log.learn(10, 1000)
+    ticket = log.send(0.0)
+    log.finish(ticket, 0.1, remaining=8)  # 2 counted: ours and one other's
+    assert log.held(0.2) == 2
+
+
+def test_the_next_place_frees_when_an_other_spenders_place_lapses() -> None:
+    log = SendLog(0.0, 0.0)  # a span of exactly the 1 s window
+    log.learn(4, 1000)
+    log.finish(log.send(0.0), 0.0)
+    log.finish(log.send(0.4), 0.5, remaining=0)  # 2 of ours, so 2 other spenders' places
+    log.send(0.6)
+    log.send(0.6)  # 2 in flight: the window is 2 over, so the third oldest place must go
+    assert log.delay(0.6) == pytest.approx(0.9)  # an other spender's, seen at 0.5
+
+
+def test_a_place_is_released_exactly_one_span_after_its_answer() -> None:
+    log = SendLog(0.0, 0.0)
+    log.learn(3, 1000)
+    log.finish(log.send(0.0), 0.5, remaining=1)  # ours and one other's, both from 0.5
+    assert log.held(1.25) == 2
+    assert log.held(1.5) == 0
+
+
+def test_before_the_window_is_known_an_answered_request_holds_no_place() -> None:
+    log = SendLog(0.001, 0.005)
+    log.finish(log.send(0.0), 0.0)
+    assert log.held(0.5) == 0
+    assert log.delay(0.5) == 0.0
