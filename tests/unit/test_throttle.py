@@ -747,3 +747,13 @@ def test_before_the_window_is_known_an_answered_request_holds_no_place() -> None
     log.finish(log.send(0.0), 0.0)
     assert log.held(0.5) == 0
     assert log.delay(0.5) == 0.0
+
+
+async def test_by_default_a_used_up_daily_quota_without_a_reset_is_looked_at_after_5_min() -> None:
+    clock = FakeClock()
+    limiter = throttle(clock)
+    empty = RecordingHandler(clock, X_RateLimit_Daily_Remaining=0, **WINDOW)
+    await limiter(REQUEST, empty)
+    with pytest.raises(RateLimitError) as caught:
+        await limiter(REQUEST, empty)
+    assert caught.value.retry_after == 300.0
