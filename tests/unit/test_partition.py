@@ -58,6 +58,11 @@ def test_equal_widths_when_there_is_room() -> None:
     ]
 
 
+def test_fractional_values_are_cut_at_fractions_even_from_a_whole_number() -> None:
+    ranges = cut(after_first_page(0), 1.0, 4)
+    assert [r.end for r in ranges] == [0.25, 0.5, 0.75, None]
+
+
 def test_one_range_when_nothing_is_left_or_one_part_is_asked() -> None:
     assert [r.end for r in cut(after_first_page(1_000), 1_000, 4)] == [None]
     assert [r.end for r in cut(after_first_page(1_000), None, 4)] == [None]

@@ -8,6 +8,7 @@ import logging
 from collections import Counter
 from typing import Any
 
+import attrs
 import pytest
 
 from leadway_async import (
@@ -219,3 +220,52 @@ async def test_a_first_page_no_cursor_can_pass_fails_with_a_token_of_the_scan() 
     assert token is not None
     with pytest.raises(PaginationError, match="2 elements"):  # the same error, not the token's
         [c async for c in ConversationScan(unwalkable, QUERY, page_size=10, resume_token=token)]
+
+
+async def test_two_walkers_work_at_once_from_the_first_page_on() -> None:
+    fetch = Fetcher(ModelServer(location(100)))
+    ids = [c.id async for c in scan(fetch, concurrency=2)]
+    assert len(set(ids)) == 100
+    # After the first page and the newest value: one walker goes on from the first page,
+    # the other from the middle of what is left.
+    assert [q.get("startAfterDate") for q in fetch.queries[2:4]] == ["1008", "1054"]
+    assert fetch.peak == 2
+
+
+async def test_a_scan_over_fractional_sort_values_cuts_them_into_its_ranges() -> None:
+    items = [Item(f"s{i:03d}", 0.25 + i / 1_000, i) for i in range(600)]
+    fetch = Fetcher(ModelServer(items))
+    ids = [c.id async for c in scan(fetch, page_size=50)]
+    assert Counter(ids) == Counter(item.id for item in items)
+    starts = [float(q["startAfterDate"]) for q in fetch.queries[2:6]]
+    assert starts == pytest.approx([0.299, 0.4365, 0.574, 0.7115])
+
+
+async def test_a_range_split_off_keeps_to_the_page_size_the_server_allows() -> None:
+    # Nearly all values in the first of four ranges: the other walkers soon run dry and
+    # split it, by then known to be served 20 at a time.
+    fetch = Fetcher(ModelServer(location(1_000, top=100_000), cap=20))
+    ids = [c.id async for c in scan(fetch, page_size=50)]
+    assert len(set(ids)) == 1_001
+    in_the_first_range = [q for q in fetch.queries[12:] if int(q["startAfterDate"]) < 25_000]
+    assert len(in_the_first_range) > 40
+    assert {q["limit"] for q in in_the_first_range} == {"20"}
+
+
+async def test_a_range_that_cannot_be_walked_says_in_which_sort_order() -> None:
+    model = ModelServer(location(400))
+
+    async def one_odd(query: dict[str, str], notes: set[str]) -> ConversationPage:
+        page = model(query)
+        if int(query.get("startAfterDate", 0)) < 1_200:
+            return page
+        odd = Conversation(id="odd", sort=(1_399, 1))  # two values: no cursor can pass it
+        return attrs.evolve(page, conversations=(*page.conversations[:-1], odd))
+
+    query = {**QUERY, "sortBy": "last_manual_message_date"}
+    with pytest.raises(PaginationError) as caught:
+        [c async for c in ConversationScan(one_odd, query, page_size=20)]
+    assert str(caught.value).startswith(
+        "cannot walk conversations sorted by last_manual_message_date in ascending order: "
+        "conversation 'odd' has a sort value of 2 elements"
+    )
