@@ -5,6 +5,7 @@ and against a scripted token endpoint for answers the emulator never gives."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -375,3 +376,46 @@ async def test_a_malformed_answer_says_its_status(
     with pytest.raises(ResponseValidationError) as caught:
         await ask()
     assert caught.value.status == 201
+
+
+class CountingStore(MemoryTokenStore):
+    """A store that counts its reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def read(self) -> OAuthTokens | None:
+        self.reads += 1
+        return await super().read()
+
+
+async def test_tasks_waiting_for_a_renewal_take_its_tokens_without_reading_the_store(
+    clock: Clock,
+) -> None:
+    async with LeadwayEmulator(conversations=5, clock=clock, token_lifetime_s=LIFETIME) as emu:
+        store = CountingStore()
+        app = app_for(emu, clock, store)
+        await installed(emu, app)
+        clock.now += LIFETIME
+        async with LeadwayClient(auth=app, base_url=emu.url, throttle=False) as client:
+            await asyncio.gather(*(client.search(location_id=emu.location_id) for _ in range(10)))
+            for _ in range(5):
+                await client.search(location_id=emu.location_id)
+        assert emu.oauth_requests["refresh_token"] == 1
+        assert store.reads == 1  # by the task that renewed
+
+
+async def test_the_apps_own_requests_are_logged_with_their_methods(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with LeadwayEmulator(conversations=5, clock=clock, locations=["OtherLoc"]) as emu:
+        app = app_for(emu, clock)
+        await installed(emu, app, "Company")
+        with caplog.at_level(logging.DEBUG, logger="leadway_async"):
+            async with LeadwayClient(auth=app, base_url=emu.url) as client:
+                await client.search(location_id="OtherLoc")
+            await app.installed_locations()
+    lines = [record.getMessage() for record in caplog.records]
+    assert any(line.startswith("POST /oauth/locationToken?") for line in lines)
+    assert any(line.startswith("GET /oauth/installedLocations?") for line in lines)
