@@ -159,15 +159,17 @@ bookmarks = st.builds(
     pass_token=st.one_of(st.none(), st.just("ls1.x")),
     pass_started_at=st.just(NOW - DAY),
     pass_marks_deletions=st.booleans(),
-    last_full_at=st.one_of(st.none(), st.sampled_from([NOW - 2 * DAY, NOW - DAY / 2])),
+    last_full_at=st.one_of(st.none(), st.sampled_from([NOW - 2 * DAY, NOW - DAY, NOW - DAY / 2])),
     walk_start_after=st.one_of(st.none(), st.integers(0, 2**62)),
     walk_token=st.one_of(st.none(), st.just("lw2.x")),
 )
 
 
-@given(bookmarks, st.booleans())
-def test_which_run_comes_next(bookmark: Bookmark, full: bool) -> None:
-    plan = plan_run(bookmark, now=NOW, full_every=DAY, lookback=LOOKBACK, full=full)
+@given(bookmarks, st.sampled_from([True, False, None]))
+def test_which_run_comes_next(bookmark: Bookmark, asked: bool | None) -> None:
+    full = bool(asked)  # None: not asked, as a scheduled run does not
+    options = {} if asked is None else {"full": asked}
+    plan = plan_run(bookmark, now=NOW, full_every=DAY, lookback=LOOKBACK, **options)
     if bookmark.pass_id is not None:  # a pass left unfinished is continued, whatever else
         assert (plan.kind, plan.resume, plan.token) == ("full", True, bookmark.pass_token)
         return
@@ -257,3 +259,9 @@ def test_what_opening_a_database_needs() -> None:
     with pytest.raises(SchemaVersionError, match="version 2"):
         schema_action(TABLES, SCHEMA_VERSION + 1, "db")
     assert schema_action([*TABLES, "my_view"], SCHEMA_VERSION, "db") == "ready"
+
+
+def test_a_scheduled_run_after_a_recent_full_pass_is_incremental() -> None:
+    bookmark = Bookmark(position=5_000, last_full_at=NOW - DAY / 2)
+    plan = plan_run(bookmark, now=NOW, full_every=DAY, lookback=LOOKBACK)
+    assert (plan.kind, plan.resume) == ("incremental", False)
