@@ -150,6 +150,9 @@ def test_an_older_version_does_not_replace_one_this_run_wrote() -> None:
     assert plan_page([_row("a", "h2", 9)], {"a": newer}, "L").older == 1
     two = plan_page([_row("a", "h2", 9), _row("b", "h2", 8)], {"a": newer, "b": newer}, "L")
     assert (two.older, two.updates) == (2, ())
+    # Same last message, other content (read since, say): the version fetched later wins.
+    same_date = plan_page([_row("a", "h2", 10)], {"a": newer}, "L")
+    assert (same_date.older, [row.id for row in same_date.updates]) == (0, ["a"])
     from_before = StoredRow("h1", "L", False, 10, written_this_run=False)
     assert len(plan_page([_row("a", "h2", 9)], {"a": from_before}, "L").updates) == 1
 

@@ -79,16 +79,20 @@ def check(module: str) -> dict[str, int]:
         },
         key=lambda test: duration.get(test, 0.0),
     )
-    results = {}
-    for name in survivors:
-        run = subprocess.run(
+
+    def pytest(mutant: str) -> int:
+        return subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly",
              "--hypothesis-seed=0", *tests],
-            cwd=MUTANTS, env={**os.environ, "MUTANT_UNDER_TEST": name},
+            cwd=MUTANTS, env={**os.environ, "MUTANT_UNDER_TEST": mutant},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        results[name] = run.returncode
-    return results
+        ).returncode  # fmt: skip
+
+    if survivors and pytest("") != 0:
+        raise RuntimeError(f"the tests of {module} fail without a mutant: fix them first")
+    # A mutant that breaks the import fails collection: pytest exits 2 (interrupted) or
+    # 4 (no test found where one was named). Either way the suite fails: killed.
+    return {name: 1 if (code := pytest(name)) in (2, 4) else code for name in survivors}
 
 
 def main(modules: list[str]) -> int:
