@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from attrs import evolve
 
-from leadway_async import Conversation, ConversationPage, ConversationPager
+from leadway_async import Conversation, ConversationPage, ConversationPager, ParameterError
 from leadway_async.cursor import WalkState
 from leadway_async.pagination import PageSource
 
@@ -321,3 +321,65 @@ async def test_a_walk_resumed_within_its_first_page_still_catches_up() -> None:
     resumed = ConversationPager(fetch, newest_first, page_size=50, resume_token=first.resume_token)
     got += [c.id async for c in resumed]
     assert {f"c{i:03d}" for i in range(59)} <= set(got)
+
+
+async def test_a_pager_walks_once_and_says_how_to_go_on() -> None:
+    walk = pager(Server(5))
+    assert len([c async for c in walk]) == 5
+    with pytest.raises(RuntimeError) as caught:
+        [c async for c in walk]
+    assert str(caught.value) == (
+        "a ConversationPager walks once; to continue a walk, start a new paginate() "
+        "with resume_token=pager.resume_token"
+    )
+
+
+@pytest.mark.parametrize("bad", [2.5, "5"])
+def test_max_items_that_is_no_whole_number_is_refused(bad: object) -> None:
+    with pytest.raises(ParameterError) as caught:
+        pager(Server(5), max_items=bad)
+    assert str(caught.value) == f"max_items must be a positive integer or None, got {bad!r}"
+
+
+async def test_by_default_one_page_is_fetched_ahead_of_the_reader() -> None:
+    server = Server(100)
+    walk = ConversationPager(server.fetch, QUERY, page_size=10)
+    async for _ in walk:
+        for _ in range(5):
+            await asyncio.sleep(0)  # time enough for any fetch ahead to go out
+        break
+    assert len(server.queries) == 2
+
+
+async def test_max_items_over_several_pages_hands_out_exactly_that_many() -> None:
+    server = Server(100)
+    walk = pager(server, max_items=35)
+    assert [c.id async for c in walk] == server.ids()[:35]
+    assert walk.handed_out == 35
+
+
+async def test_pages_after_aclose_inside_the_loop_hands_out_nothing_more() -> None:
+    walk = pager(Server(100))
+    sizes = []
+    async for page in walk.pages():
+        sizes.append(len(page))
+        await walk.aclose()
+        if len(sizes) > 2:
+            break
+    assert sizes == [10]
+
+
+async def test_a_walk_by_score_counts_no_redelivery() -> None:
+    # A score says nothing of when it changed: such walks leave `redelivered` at 0, even
+    # when a conversation whose score rose comes again in the walk's catch-up.
+    items = [Item(f"c{i:03d}", 100 + i, i) for i in range(60)]
+    model = ModelServer(items, changes=[Change(1, "move", "c059", 500)])
+
+    async def fetch(query: dict[str, str], notes: object = None) -> ConversationPage:
+        return model(query)
+
+    by_score = {"locationId": "L", "sort": "desc", "sortBy": "score_profile"}
+    walk = ConversationPager(fetch, by_score, page_size=40)
+    handed = [c.id async for c in walk]
+    assert Counter(handed)["c059"] == 2
+    assert walk.redelivered == 0
