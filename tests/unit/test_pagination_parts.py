@@ -4,13 +4,21 @@ ahead, cancelling) and the pager (handing out, `max_items`, resume tokens)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 
 import pytest
 from attrs import evolve
 
-from leadway_async import Conversation, ConversationPage, ConversationPager, ParameterError
+from leadway_async import (
+    Conversation,
+    ConversationPage,
+    ConversationPager,
+    ParameterError,
+    RateLimit,
+)
+from leadway_async._convert import page_from_payload
 from leadway_async.cursor import WalkState
 from leadway_async.pagination import PageSource
 
@@ -341,6 +349,13 @@ def test_max_items_that_is_no_whole_number_is_refused(bad: object) -> None:
     assert str(caught.value) == f"max_items must be a positive integer or None, got {bad!r}"
 
 
+@pytest.mark.parametrize("bad", [True, 1.5, -1])
+def test_prefetch_that_is_no_count_is_refused(bad: object) -> None:
+    with pytest.raises(ParameterError) as caught:
+        pager(Server(5), prefetch=bad)
+    assert str(caught.value) == f"prefetch must be an integer >= 0, got {bad!r}"
+
+
 async def test_by_default_one_page_is_fetched_ahead_of_the_reader() -> None:
     server = Server(100)
     walk = ConversationPager(server.fetch, QUERY, page_size=10)
@@ -351,11 +366,12 @@ async def test_by_default_one_page_is_fetched_ahead_of_the_reader() -> None:
     assert len(server.queries) == 2
 
 
-async def test_max_items_over_several_pages_hands_out_exactly_that_many() -> None:
+@pytest.mark.parametrize("wanted", [11, 35])
+async def test_max_items_over_several_pages_hands_out_exactly_that_many(wanted: int) -> None:
     server = Server(100)
-    walk = pager(server, max_items=35)
-    assert [c.id async for c in walk] == server.ids()[:35]
-    assert walk.handed_out == 35
+    walk = pager(server, max_items=wanted)
+    assert [c.id async for c in walk] == server.ids()[:wanted]
+    assert walk.handed_out == wanted
 
 
 async def test_pages_after_aclose_inside_the_loop_hands_out_nothing_more() -> None:
@@ -383,3 +399,48 @@ async def test_a_walk_by_score_counts_no_redelivery() -> None:
     handed = [c.id async for c in walk]
     assert Counter(handed)["c059"] == 2
     assert walk.redelivered == 0
+
+
+async def test_a_source_fetches_nothing_ahead_unless_told() -> None:
+    server = Server(100)
+    pages = source(server)
+    assert await pages.next() is not None
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(server.queries) == 1
+    await pages.aclose()
+
+
+async def test_a_page_that_arrives_as_the_source_closes_is_not_handed_out() -> None:
+    server = Server(100)
+    closing: list[asyncio.Future[None]] = []
+
+    async def closing_as_it_answers(
+        query: dict[str, str], notes: object = None
+    ) -> ConversationPage:
+        page = await server.fetch(query, notes)
+        closing.append(asyncio.ensure_future(pages.aclose()))  # before the reader wakes
+        return page
+
+    start = WalkState.start(QUERY)
+    pages = PageSource(closing_as_it_answers, QUERY, page_size=10, start=start, prefetch=2)
+    assert await pages.next() is None
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(server.queries) == 1  # and nothing fetched ahead after the close
+
+
+async def test_a_field_of_an_odd_type_is_warned_about_once_in_a_walk(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model = ModelServer([Item(f"c{i:03d}", 1_000 + i, i) for i in range(50)])
+
+    async def odd(query: dict[str, str], notes: set[str] | None = None) -> ConversationPage:
+        items = [{"id": c.id, "sort": list(c.sort), "unreadCount": "x"} for c in model(query)]
+        payload = {"conversations": items, "total": 50}
+        return page_from_payload(payload, rate_limit=RateLimit(), request_id=None, notes=notes)
+
+    with caplog.at_level(logging.WARNING, logger="leadway_async"):
+        handed = [c.id async for c in ConversationPager(odd, QUERY, page_size=10)]
+    assert len(handed) == 50
+    assert len([r for r in caplog.records if "unreadCount" in r.getMessage()]) == 1
