@@ -64,3 +64,17 @@ async def test_a_resumed_scan_costs_as_many_requests_as_today() -> None:
     got += [c.id async for c in rest]
     assert Counter(got) == Counter(item.id for item in model.items)
     assert len(fetch.queries) == 71
+
+
+async def test_a_scan_resumed_within_its_first_page_hands_out_the_rest_once() -> None:
+    model = ModelServer(skewed(500))
+    first = ConversationScan(Fetcher(model), QUERY, page_size=10)
+    got: list[str] = []
+    async with first:
+        async for conversation in first:
+            got.append(conversation.id)
+            if len(got) == 5:
+                break
+    rest = ConversationScan(Fetcher(model), QUERY, page_size=10, resume_token=first.resume_token)
+    got += [c.id async for c in rest]
+    assert Counter(got) == Counter(item.id for item in model.items)
