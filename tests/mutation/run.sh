@@ -7,6 +7,7 @@
 #
 #   tests/mutation/run.sh                  every core module (about 1 h 30 on 2 cores)
 #   tests/mutation/run.sh cursor throttle  only these (names: see MODULES below)
+#   tests/mutation/run.sh --survivors [..] only the last run's survivors, after new tests
 #
 # MUTATION_WORKERS sets how many mutants are tested at once (default 2). mutmut works in
 # mutants/ (a mutated copy of the tree, kept between runs; delete it to start afresh) and
@@ -15,9 +16,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 MODULES=(
-    _headers _responses tokens params cursor pagination partition scan
-    middleware.retry middleware.throttle auth.tokens auth.grant auth.app
+    _headers _responses tokens params middleware.retry middleware.throttle partition
+    auth.tokens auth.grant auth.app mirror.bookmark mirror.rows pagination scan cursor
 )
+survivors_only=false
+if [ "${1:-}" = "--survivors" ]; then
+    survivors_only=true
+    shift
+fi
 modules=("$@")
 if [ ${#modules[@]} -eq 0 ]; then
     modules=("${MODULES[@]}")
@@ -36,6 +42,20 @@ fi
 
 workers="${MUTATION_WORKERS:-2}"
 mkdir -p mutants
+if $survivors_only; then
+    # Only the mutants that survived the last run, tested again (after new tests).
+    mapfile -t names < <(.venv/bin/python tests/mutation/report.py --survivors "${modules[@]}")
+    if [ ${#names[@]} -gt 0 ]; then
+        echo "== testing ${#names[@]} survivors again (log: mutants/run-survivors.log)"
+        if ! .venv/bin/mutmut run --max-children "$workers" "${names[@]}" \
+            >mutants/run-survivors.log 2>&1; then
+            tail -n 40 mutants/run-survivors.log >&2
+            exit 1
+        fi
+        .venv/bin/python tests/mutation/import_time.py "${modules[@]}"
+    fi
+    exec .venv/bin/python tests/mutation/report.py "${modules[@]}"
+fi
 for module in "${modules[@]}"; do
     log="mutants/run-$module.log"
     start=$SECONDS
