@@ -62,7 +62,7 @@ def survivors(modules: list[str]) -> list[str]:
         name
         for module in modules
         for name, code in results(module).items()
-        if code not in KILLED and name not in equivalents
+        if code in MISSED and name not in equivalents
     )
 
 
