@@ -78,3 +78,21 @@ async def test_a_scan_resumed_within_its_first_page_hands_out_the_rest_once() ->
     rest = ConversationScan(Fetcher(model), QUERY, page_size=10, resume_token=first.resume_token)
     got += [c.id async for c in rest]
     assert Counter(got) == Counter(item.id for item in model.items)
+
+
+async def test_a_scan_with_pages_of_one_hands_out_each_once() -> None:
+    model = ModelServer(location(30))
+    fetch = Fetcher(model)
+    ids = [c.id async for c in ConversationScan(fetch, QUERY, page_size=1)]
+    assert Counter(ids) == Counter(item.id for item in model.items)
+
+
+async def test_a_scan_closed_inside_its_pages_loop_hands_out_nothing_more() -> None:
+    scan = ConversationScan(Fetcher(ModelServer(location(300))), QUERY, page_size=10)
+    sizes = []
+    async for page in scan.pages():
+        sizes.append(len(page))
+        await scan.aclose()
+        if len(sizes) > 2:
+            break
+    assert sizes == [10]
