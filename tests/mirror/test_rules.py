@@ -276,3 +276,10 @@ def test_the_stored_hash_of_a_conversation_stays_what_earlier_runs_wrote() -> No
     # Rows written by earlier versions are compared with this hash: a change of it would
     # rewrite every row of every mirror once.
     assert content_hash(b'{"id":"c1"}') == "cd3e5d0d4698b2874c221b8575fdbf6c"
+
+
+def test_a_full_pass_is_due_once_full_every_has_passed_to_the_millisecond() -> None:
+    bookmark = Bookmark(position=5_000, last_full_at=NOW - DAY)
+    assert plan_run(bookmark, now=NOW, full_every=DAY, lookback=LOOKBACK).kind == "full"
+    recent = attrs.evolve(bookmark, last_full_at=NOW - DAY + timedelta(milliseconds=1))
+    assert plan_run(recent, now=NOW, full_every=DAY, lookback=LOOKBACK).kind == "incremental"
