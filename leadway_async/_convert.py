@@ -4,10 +4,11 @@
 the hook registered in it for `Conversation`, and the command line's JSON and CSV rows
 are unstructured through it. Structuring runs for every conversation of every page, so
 that hook is generated once, from the attrs field metadata of `Conversation` (wire name
-and kind), as straight-line code with inline type checks: no call per field. It builds a
-mutable twin of the class with the same slot layout and relabels it as `Conversation`,
-which costs about a third of the frozen class's own `__init__` (that one sets every slot
-through `object.__setattr__`); the result is an ordinary frozen instance. The generated
+and kind), as straight-line code with inline type checks: no call per field. It creates
+a mutable twin of the class with the same slot layout, sets its slots one by one and
+relabels it as `Conversation`, which costs about a fifth of calling the frozen class
+(whose `__init__` sets every slot through `object.__setattr__`; and a call with 32
+arguments is itself dear); the result is an ordinary frozen instance. The generated
 source is registered with `linecache`, so tracebacks and debuggers show its lines.
 """
 
@@ -130,12 +131,18 @@ def _structure_source() -> str:
     field's kind with one type test on the common path (anything else goes to `_fix`),
     and what is left over kept as `extra`."""
     values = ", ".join(f"v{i}" for i in range(len(WIRE_FIELDS)))
+    local = {"id": "ident", "extra": "extra"}
+    local.update((spec.attribute, f"v{i}") for i, spec in enumerate(WIRE_FIELDS))
     lines = [
         "def structure(raw, type=type, tuple=tuple, len=len):",  # locals: quicker
         "    if type(raw) is not dict:",
         "        _invalid(raw, 'is not a JSON object')",
-        "    every = {**_ABSENT, **raw}",  # every known key, absent ones as None
-        f"    ident, {values} = _known(every)",
+        # Every known key, absent ones as None, in the order of _KNOWN_WIRE; then others.
+        "    every = {**_ABSENT, **raw}",
+        f"    if len(every) == {len(_KNOWN_WIRE)}:",  # no other key: values in known order
+        f"        ident, {values} = every.values()",
+        "    else:",
+        f"        ident, {values} = _known(every)",
         "    if type(ident) is not str or not ident:",
         "        _invalid(raw, 'has no string id')",
         "    odd = {}",
@@ -177,12 +184,13 @@ def _structure_source() -> str:
             lines.append(f"    elif {v} is not None:")
             lines.append(f"        {v} = {fix}")
     lines += [
-        f"    if len(every) != {len(WIRE_FIELDS) + 1} or odd:",  # unknown keys, or odd values
+        f"    if len(every) != {len(_KNOWN_WIRE)} or odd:",  # unknown keys, or odd values
         "        extra = _extra(raw, odd)",
         "    else:",
         "        extra = _EMPTY_EXTRA",
-        f"    built = _Builder(ident, {values}, extra)",
-        "    _relabel(built, '__class__', _Conversation)",
+        "    built = _new(_Builder)",  # every slot set below, no __init__ call
+        *(f"    built.{a.name} = {local[a.name]}" for a in attrs.fields(Conversation)),
+        "    built.__class__ = _Conversation",
         "    return built",
     ]
     return "\n".join(lines) + "\n"
@@ -204,6 +212,7 @@ _SCALAR_TYPES = {TEXT: "str", COUNT: "int", FLAG: "bool"}
 
 
 # A mutable class with Conversation's exact slots, so instances can be relabelled.
+# (The generated hook sets the slots itself: the `__init__` attrs writes is not called.)
 _Builder = attrs.make_class(
     "_ConversationBuilder",
     {a.name: attrs.field() for a in attrs.fields(Conversation)},
@@ -225,7 +234,7 @@ def _compile_structure() -> Callable[[dict[str, Any]], Conversation]:
         "_NUMBER_TYPES": frozenset({int, float}),
         "_EMPTY_EXTRA": EMPTY_EXTRA,
         "_Builder": _Builder,
-        "_relabel": object.__setattr__,
+        "_new": object.__new__,
         "_Conversation": Conversation,
     }
     for spec in WIRE_FIELDS:

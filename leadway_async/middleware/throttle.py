@@ -98,8 +98,10 @@ class SendLog:
         others = self.size - remaining - ours
         if others > 0:
             # At least `others` places stay held one span from now; none is shortened.
-            kept = list(self._others)[: max(0, len(self._others) - others)]
-            self._others = deque(kept + [now] * others)
+            # (Copied once, not four times: a large budget can hold thousands of them.)
+            kept = deque(itertools.islice(self._others, max(0, len(self._others) - others)))
+            kept.extend(itertools.repeat(now, others))
+            self._others = kept
 
     def held(self, now: float) -> int:
         """Places held at `now`, ours (sent or finished) and other spenders'."""
