@@ -83,9 +83,12 @@ class PageSource:
         finally:
             if self._pending and self._pending[0] is task:
                 self._pending.popleft()
-        if fetched is not None and not self._closed:
+        if fetched is not None and not self._closed and len(self._pending) < self._prefetch:
             while len(self._pending) < self._prefetch:
                 self._schedule()
+            # Let the new fetches send their requests now: a reader that works through
+            # the page without awaiting would otherwise hold them back until it is done.
+            await asyncio.sleep(0)
         return None if self._closed else fetched
 
     async def aclose(self) -> None:

@@ -444,3 +444,12 @@ async def test_a_field_of_an_odd_type_is_warned_about_once_in_a_walk(
         handed = [c.id async for c in ConversationPager(odd, QUERY, page_size=10)]
     assert len(handed) == 50
     assert len([r for r in caplog.records if "unreadCount" in r.getMessage()]) == 1
+
+
+async def test_the_next_page_is_being_fetched_while_the_reader_works_on_one() -> None:
+    server = Server(100)
+    walk = pager(server)  # prefetch=1, the default
+    async for _ in walk.pages():
+        # No await in the loop body: the next request must already be out.
+        assert len(server.queries) == 2
+        break
