@@ -56,13 +56,12 @@ def test_a_choice_out_of_its_list_names_every_allowed_value() -> None:
     )
 
 
-def test_a_choice_on_the_command_line_reaches_the_search_and_is_explained() -> None:
+def test_a_choice_given_on_the_command_line_is_searched_for_and_explained() -> None:
     parser = build_parser()
     options = parser.parse_args(["search", "--sort", "desc", "--last-message-direction", "inbound"])
-    assert filters_from(options) == {
-        "sort": "desc",
-        "last_message_direction": "inbound",
-        "limit": 20,
-    }
+    filters = filters_from(options)
+    assert filters == {"sort": "desc", "last_message_direction": "inbound", "limit": 20}
+    query = build_search_query({**LOCATION, **filters})
+    assert (query["sort"], query["lastMessageDirection"]) == ("desc", "inbound")
     search = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert "order of the walk" in search.choices["search"].format_help()
