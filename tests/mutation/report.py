@@ -29,7 +29,8 @@ MODULES = (
 )  # fmt: skip
 
 KILLED = {1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout",
-          152: "timeout", 255: "timeout", 37: "type check"}  # fmt: skip
+          152: "timeout", 255: "timeout", 37: "type check",
+          -9: "killed by the system (a mutant that eats all memory)"}  # fmt: skip
 MISSED = {0: "survived", 5: "no tests", 33: "no tests"}
 NAME = re.compile(r"`(leadway_async\.[^`\s]+__mutmut_\d+)`")
 
