@@ -180,7 +180,7 @@ class ConversationPager(AsyncCloseable):
         self._current: tuple[Conversation, ...] = ()
         self._taken = 0
         self._before_current = 0
-        self._deliveries = _Deliveries(start, query)
+        self._deliveries = _Deliveries(start)
         self._iterated = False
         self._closed = False
 
@@ -252,12 +252,7 @@ class ConversationPager(AsyncCloseable):
         """Move to the next page; False when the walk is over."""
         if self._closed:
             return False
-        try:
-            fetched = await self._source.next()
-        except PaginationError as exc:
-            if exc.resume_token is None:
-                exc.resume_token = self.resume_token
-            raise
+        fetched = await self._source.next()  # its errors carry the failed page's token
         if fetched is None or self._closed:
             return False
         self._before_current += self._taken
@@ -280,7 +275,7 @@ class _Deliveries:
     when it changed.
     """
 
-    def __init__(self, start: WalkState, query: Mapping[str, str]) -> None:
+    def __init__(self, start: WalkState) -> None:
         self._prints = array("q")
         self.again = 0
         # Date values are epoch ms; a minute covers the skew between the two clocks.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import Any
 
 import pytest
 
@@ -33,3 +34,26 @@ def need_redis() -> None:
     if REQUIRED:
         pytest.fail(f"LEADWAY_REQUIRE_REDIS=1 but {reason}", pytrace=False)
     pytest.skip(reason, allow_module_level=True)
+
+
+def answer(**given: Any) -> dict[str, Any]:
+    """The finish script's arguments for an answer (status 200, headers as given)."""
+    values: dict[str, Any] = {
+        "status": 200,
+        "max_requests": None,
+        "interval_ms": None,
+        "remaining": None,
+        "retry_after_ms": None,
+        "daily_remaining": None,
+        "daily_reset_ms": None,
+        "default_pause_s": 10.0,
+        "daily_recheck_s": 300.0,
+    }
+    values.update(given)
+    return values
+
+
+async def redis_now(client: Any) -> int:
+    """Redis's clock, in microseconds: the time the scripts read."""
+    seconds, micros = await client.time()
+    return int(seconds) * 1_000_000 + int(micros)

@@ -5,10 +5,9 @@ expiry, each read back from Redis itself."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
-from redis_helpers import need_redis
+from redis_helpers import answer, need_redis, redis_now
 
 need_redis()
 
@@ -38,28 +37,6 @@ def scripts(client: Redis, **options: float) -> ThrottleScripts:
     }
     settings.update(options)
     return ThrottleScripts(client, **settings)  # type: ignore[arg-type]
-
-
-async def redis_now(client: Redis) -> int:
-    seconds, micros = await client.time()
-    return int(seconds) * 1_000_000 + int(micros)
-
-
-def answer(**given: Any) -> dict[str, Any]:
-    """The finish script's arguments for an answer (status 200, headers as given)."""
-    values: dict[str, Any] = {
-        "status": 200,
-        "max_requests": None,
-        "interval_ms": None,
-        "remaining": None,
-        "retry_after_ms": None,
-        "daily_remaining": None,
-        "daily_reset_ms": None,
-        "default_pause_s": 10.0,
-        "daily_recheck_s": 300.0,
-    }
-    values.update(given)
-    return values
 
 
 async def learn_window(s: ThrottleScripts, keys: list[str], size: int = 3) -> None:

@@ -7,9 +7,9 @@ Redis's millisecond, and not much longer)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import cast
 
-from redis_helpers import need_redis
+from redis_helpers import answer, need_redis, redis_now
 
 need_redis()
 
@@ -45,28 +45,6 @@ def scripts(client: Redis, **options: float) -> ThrottleScripts:
     }
     settings.update(options)
     return ThrottleScripts(client, **settings)
-
-
-def answer(**given: Any) -> dict[str, Any]:
-    """The finish script's arguments for an answer (status 200, headers as given)."""
-    values: dict[str, Any] = {
-        "status": 200,
-        "max_requests": None,
-        "interval_ms": None,
-        "remaining": None,
-        "retry_after_ms": None,
-        "daily_remaining": None,
-        "daily_reset_ms": None,
-        "default_pause_s": 10.0,
-        "daily_recheck_s": 300.0,
-    }
-    values.update(given)
-    return values
-
-
-async def redis_now(client: Redis) -> int:
-    seconds, micros = await client.time()
-    return int(seconds) * 1_000_000 + int(micros)
 
 
 async def learn_window(

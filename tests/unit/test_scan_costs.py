@@ -50,33 +50,31 @@ async def test_a_scan_costs_as_many_requests_as_today(case: str) -> None:
     assert fetch.peak == concurrency
 
 
-async def test_a_resumed_scan_costs_as_many_requests_as_today() -> None:
-    model = ModelServer(skewed(1_000))
+async def stopped_and_resumed(model: ModelServer, stop_after: int, fetch: Fetcher) -> list[str]:
+    """The ids a scan (pages of 10) hands out before stopping after `stop_after`, then
+    those a scan resumed from its token fetches through `fetch`."""
     first = ConversationScan(Fetcher(model), QUERY, page_size=10)
     got: list[str] = []
     async with first:
         async for conversation in first:
             got.append(conversation.id)
-            if len(got) == 300:
+            if len(got) == stop_after:
                 break
-    fetch = Fetcher(model)
     rest = ConversationScan(fetch, QUERY, page_size=10, resume_token=first.resume_token)
-    got += [c.id async for c in rest]
+    return got + [c.id async for c in rest]
+
+
+async def test_a_resumed_scan_costs_as_many_requests_as_today() -> None:
+    model = ModelServer(skewed(1_000))
+    fetch = Fetcher(model)
+    got = await stopped_and_resumed(model, 300, fetch)
     assert Counter(got) == Counter(item.id for item in model.items)
     assert len(fetch.queries) == 71
 
 
 async def test_a_scan_resumed_within_its_first_page_hands_out_the_rest_once() -> None:
     model = ModelServer(skewed(500))
-    first = ConversationScan(Fetcher(model), QUERY, page_size=10)
-    got: list[str] = []
-    async with first:
-        async for conversation in first:
-            got.append(conversation.id)
-            if len(got) == 5:
-                break
-    rest = ConversationScan(Fetcher(model), QUERY, page_size=10, resume_token=first.resume_token)
-    got += [c.id async for c in rest]
+    got = await stopped_and_resumed(model, 5, Fetcher(model))
     assert Counter(got) == Counter(item.id for item in model.items)
 
 
