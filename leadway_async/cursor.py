@@ -597,27 +597,36 @@ def _split(end_state: WalkState, sent: Mapping[str, str], page: ConversationPage
 
 
 def _pass_over(before: WalkState, fresh: list[Conversation], end_state: WalkState) -> PageOutcome:
-    """The last page of a pass. A newest-first walk whose pass handed out something over
-    more than one page goes again, down to the first value this pass handed out."""
-    if end_state.catch_up and end_state.top is not None and before.paged:
-        top_ids = end_state.top_ids
-        if top_ids is not None and end_state.top == end_state.end and end_state.end_ids:
-            top_ids |= end_state.end_ids  # its first value was the last pass's end: those too
-        next_pass = WalkState(
-            fingerprint=end_state.fingerprint,
-            order=end_state.order,
-            sort_by=end_state.sort_by,
-            catch_up=True,
-            handed_out=end_state.handed_out,
-            end=end_state.top,
-            # The ids with the first value are excluded; too many for a page: the value is.
-            end_ids=top_ids if top_ids is not None and len(top_ids) < end_state.cap else None,
-            cap=end_state.cap,
-            most=end_state.most,
-            counted=end_state.counted,
-        )
-        return PageOutcome(tuple(fresh), next_pass, is_last=False)
-    return PageOutcome(tuple(fresh), end_state, is_last=True)
+    """The last page of a pass. A newest-first walk goes again from the top, down to the
+    first value this pass handed out (else to where this pass ended): at once when the
+    pass handed out something over more than one page, otherwise when resumed."""
+    if not end_state.catch_up or (end_state.top is None and end_state.end is None):
+        return PageOutcome(tuple(fresh), end_state, is_last=True)
+    again = end_state.top is not None and before.paged
+    return PageOutcome(tuple(fresh), _next_pass(end_state), is_last=not again)
+
+
+def _next_pass(end_state: WalkState) -> WalkState:
+    """A pass from the top of a newest-first walk, down to where `end_state`'s pass began."""
+    if end_state.top is None:
+        end, end_ids = end_state.end, end_state.end_ids
+    else:
+        end, end_ids = end_state.top, end_state.top_ids
+        if end_ids is not None and end_state.top == end_state.end and end_state.end_ids:
+            end_ids |= end_state.end_ids  # its first value was the last pass's end: those too
+    return WalkState(
+        fingerprint=end_state.fingerprint,
+        order=end_state.order,
+        sort_by=end_state.sort_by,
+        catch_up=True,
+        handed_out=end_state.handed_out,
+        end=end,
+        # The ids with the first value are excluded; too many for a page: the value is.
+        end_ids=end_ids if end_ids is not None and len(end_ids) < end_state.cap else None,
+        cap=end_state.cap,
+        most=end_state.most,
+        counted=end_state.counted,
+    )
 
 
 def _check_order(state: WalkState, values: list[SortValue]) -> None:

@@ -131,3 +131,22 @@ async def test_sorting_by_a_field_most_lack_walks_them_all_exactly_once(order: s
     assert len(ids) == len(set(ids)) == 1_500
     assert requests < 60
     assert elapsed < 30
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_a_finished_walk_resumed_later_hands_out_what_was_created_since(order: str) -> None:
+    now = [1_800_000_000.0]
+    live = LiveChanges(seed=8, created_per_s=20)
+    emulator = LeadwayEmulator(
+        conversations=250, seed=6, rate_limit_max=1_000_000, live=live, clock=lambda: now[0]
+    )
+    async with emulator as emu, client_for(emu) as client:
+        first = client.paginate(sort=order, limit=100)
+        ids = await walk(first)  # the clock stands still: nothing changes meanwhile
+        finished = now[0]
+        now[0] += 2
+        later = await walk(client.paginate(sort=order, limit=100, resume_token=first.resume_token))
+        created = emu.live.created(finished, now[0])
+    assert len(ids) == len(set(ids)) == 250
+    assert len(created) > 20
+    assert sorted(later) == sorted(created)  # each new one once, none of the old again

@@ -235,7 +235,12 @@ def test_a_changing_location_loses_nothing_that_was_there_throughout(
         change.value = now + index if change.kind != "delete" else None
     server = ModelServer(items, changes=changes)
     state, base = start(order)
-    handed, _ = walk(server, state, base, page_size)
+    stop_after = data.draw(st.none() | st.integers(min_value=0, max_value=count))
+    handed, stopped = walk(server, state, base, page_size, stop_after=stop_after)
+    if stop_after is not None:  # stopped there, or ended before: resumed either way
+        resumed = WalkState.from_token(stopped.to_token(), query=base)
+        rest, _ = walk(server, resumed, base, page_size)
+        handed += rest
     deleted = {c.id for c in changes if c.kind == "delete"}
     moved = {c.id for c in changes if c.kind == "move"}
     throughout = {item.id for item in items} - deleted
@@ -257,6 +262,45 @@ def test_a_newest_first_walk_catches_a_conversation_that_moved_behind_its_cursor
     assert Counter(handed)["c010"] == 1
     assert len(handed) == 300
     assert server.requests == 5  # three pages, the empty re-ask, one catch-up page
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    count=st.integers(min_value=1, max_value=250),
+    ties=st.sampled_from([1, 2, 3, 150]),
+    order=st.sampled_from(["asc", "desc"]),
+    page_size=st.integers(min_value=1, max_value=100),
+    arrivals=st.integers(min_value=0, max_value=30),
+    same_ms=st.booleans(),
+)
+def test_a_finished_walk_resumed_later_hands_out_exactly_what_arrived(
+    count: int, ties: int, order: str, page_size: int, arrivals: int, same_ms: bool
+) -> None:
+    # Conversations in runs of `ties` equal values, added in pairs in one millisecond or
+    # each in its own. The arrivals have messages later than any, so a newest-first walk
+    # meets them behind its cursor and an oldest-first one ahead of it.
+    items = [Item(f"c{i:04d}", 1_000 + i // ties, i // 2 if same_ms else i) for i in range(count)]
+    server = ModelServer(items)
+    state, base = start(order)
+    first, end = walk(server, state, base, page_size)
+    assert sorted(first) == [item.id for item in items]
+    server.changes = [
+        Change(server.requests, "create", f"new{k}", 5_000 + k, count + k) for k in range(arrivals)
+    ]
+    resumed = WalkState.from_token(end.to_token(), query=base)
+    rest, _ = walk(server, resumed, base, page_size)
+    assert sorted(rest) == sorted(f"new{k}" for k in range(arrivals))
+
+
+def test_a_newest_first_walk_of_one_conversation_resumed_after_an_arrival_gets_it() -> None:
+    # It used to take the one conversation brought again for a page the server capped at
+    # one, and fail stepping through it by date.
+    server = ModelServer([Item("c0000", 1_000, 0)])
+    state, base = start("desc")
+    _, end = walk(server, state, base, 5)
+    server.changes = [Change(server.requests, "create", "new0", 1_001, 1)]
+    rest, _ = walk(server, WalkState.from_token(end.to_token(), query=base), base, 5)
+    assert rest == ["new0"]
 
 
 def test_whole_float_values_step_one_unit_like_integers() -> None:
