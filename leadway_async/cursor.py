@@ -585,12 +585,20 @@ def _split(end_state: WalkState, sent: Mapping[str, str], page: ConversationPage
     low, high = sent.get("startDate"), sent.get("endDate")
     start = 0 if low is None else int(low)
     dates = [c.date_added_ms for c in page if c.id in end_state.boundary_ids]
+    total = None if low is not None or not end_state.counted else page.total
+    undated = dates.count(None)
+    if undated and total is None:  # no window can reach them, and `total` cannot tell
+        raise end_state.error(
+            f"at least {end_state.cap} conversations share the sort value "
+            f"{end_state.boundary!r}; such a run is stepped through by dateAdded, but "
+            f"{undated} of those on this page have no dateAdded"
+        )
     split = Split(
         seen=end_state.boundary_ids,
         start=start,
         low=None if low is None else start,
         high=None if high is None else int(high),
-        total=None if low is not None or not end_state.counted else page.total,
+        total=total,
         latest=max((d for d in dates if d is not None), default=None),
     )
     return evolve(end_state, split=split, boundary_ids=frozenset())

@@ -314,7 +314,16 @@ def test_whole_float_values_step_one_unit_like_integers() -> None:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [(7, "7"), (7.0, "7"), (-3.0, "-3"), (0.1, "0.1"), (2.0**60, "1.152921504606847e+18")],
+    [
+        (7, "7"),
+        (7.0, "7"),
+        (-3.0, "-3"),
+        (0.1, "0.1"),
+        (1_000.0, "1000"),
+        (2.0**53 - 1, "9007199254740991"),
+        (2.0**53, "9007199254740992.0"),
+        (2.0**60, "1.152921504606847e+18"),
+    ],
 )
 def test_the_wire_form_of_numbers(value: float, shown: str) -> None:
     assert wire_number(value) == shown
