@@ -291,3 +291,37 @@ def test_each_walk_stopped_anywhere_and_resumed_costs_at_most_one_request_more(
         rest, _ = walk(server, resumed, base, page_size)
         assert Counter(first + rest) == expected, stop_after
         assert server.requests <= requests + 1, stop_after  # the page it stopped in, again
+
+
+def test_a_full_page_of_conversations_handed_out_already_is_refused_word_for_word() -> None:
+    state = WalkState.start(ASC).after([conversation("a", 5), conversation("b", 5)])
+    with pytest.raises(PaginationError) as raised:
+        read_page(state, page(conversation("a", 5), conversation("b", 5), total=2), {"limit": "2"})
+    assert str(raised.value) == (
+        REFUSAL + "the API returned a full page of 2 conversations already handed out; the "
+        "cursor did not advance"
+    )
+
+
+def test_once_the_servers_cap_is_learned_no_request_asks_for_more_even_when_catching_up() -> None:
+    model = ModelServer(values(130), cap=20, changes=[Change(3, "create", "new", 5_000, 500)])
+    queries: list[dict[str, str]] = []
+
+    def server(query: dict[str, str]) -> ConversationPage:
+        queries.append(query)
+        return model(query)
+
+    handed, _ = walk(server, WalkState.start(DESC), DESC, 50)
+    assert Counter(handed) == Counter(i.id for i in model.items)
+    assert [int(q["limit"]) for q in queries[:2]] == [50, 51]  # short twice: capped at 20
+    assert all(int(q["limit"]) <= 20 for q in queries[2:]), queries
+
+
+def test_a_long_run_none_of_it_dated_is_refused_counting_them() -> None:
+    items = [Item(f"t{i:03d}", 20, None) for i in range(150)]
+    with pytest.raises(PaginationError) as raised:
+        walk(ModelServer(items), WalkState.start(ASC), ASC, 100)
+    assert str(raised.value) == (
+        REFUSAL + "at least 100 conversations share the sort value 20; such a run is stepped "
+        "through by dateAdded, but 150 of the 150 matching conversations have no dateAdded"
+    )
