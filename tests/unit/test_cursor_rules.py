@@ -4,11 +4,8 @@ catches up; and what stepping through a run of equal values by date costs."""
 
 from __future__ import annotations
 
-import base64
 from collections import Counter
-from typing import Any
 
-import orjson
 import pytest
 from attrs import evolve
 
@@ -17,7 +14,6 @@ from leadway_async import (
     ConversationPage,
     PaginationError,
     ParameterError,
-    RateLimit,
 )
 from leadway_async.cursor import (
     INT64_MIN,
@@ -29,24 +25,11 @@ from leadway_async.cursor import (
 )
 
 from .server_model import Change, Item, ModelServer, conversation, walk
+from .test_cursor import encode, page, token_fields
+from .test_run_windows import ASC, DESC
+from .test_run_windows import run as run_of
 
-ASC = {"locationId": "L", "sort": "asc"}
-DESC = {"locationId": "L", "sort": "desc"}
 REFUSAL = "cannot walk conversations sorted by last_message_date in ascending order: "
-
-
-def page(*conversations: Conversation, total: int | None = None) -> ConversationPage:
-    return ConversationPage(tuple(conversations), total, None, RateLimit())
-
-
-def encode(payload: Any, prefix: str = "lw2.") -> str:
-    return prefix + base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
-
-
-def fields_of(token: str) -> dict[str, Any]:
-    body = token[4:]
-    decoded: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    return decoded
 
 
 # --- what a refusal says --------------------------------------------------------------
@@ -137,7 +120,7 @@ def test_a_window_of_dates_full_of_conversations_without_one_is_refused() -> Non
 
 def test_a_damaged_or_foreign_token_is_refused_word_for_word() -> None:
     state = WalkState.start(ASC).after([conversation("a", 5)])
-    fields = fields_of(state.to_token())
+    fields = token_fields(state)
     with pytest.raises(ParameterError) as raised:
         WalkState.from_token(encode([fields]), query=ASC)
     assert str(raised.value) == "resume_token is damaged: it does not hold a walk's position"
@@ -170,11 +153,6 @@ def test_a_walk_resumed_from_an_old_token_resumes_again_as_it_began() -> None:
 
 
 # --- what a walk costs on servers of every kind -----------------------------------------
-
-
-def run_of(count: int, *, step: int = 1, first: int = 1_000, prefix: str = "r") -> list[Item]:
-    """`count` conversations with the sort value 5,000, added `step` ms apart."""
-    return [Item(f"{prefix}{i:04d}", 5_000, first + step * i) for i in range(count)]
 
 
 def values(count: int, prefix: str = "c") -> list[Item]:
