@@ -178,7 +178,9 @@ class OAuthApp:
                     send, Request("GET", INSTALLED_LOCATIONS_PATH, params)
                 )
                 _raise_for(response)
-                page, total = installed_locations_from(response.data, response.status)
+                page, total = installed_locations_from(
+                    response.data, response.status, response.request_id
+                )
                 found.extend(page)
                 if not page or len(found) >= total:
                     return found
@@ -278,7 +280,7 @@ class OAuthApp:
                 response.data,
                 self._clock(),
                 status=response.status,
-                body=response.body,
+                request_id=response.request_id,
                 minted_for=slot.key,
             )
         )
@@ -298,7 +300,9 @@ class OAuthApp:
         response = await send(Request("POST", TOKEN_PATH, form=form, idempotent=False))
         if not 200 <= response.status < 300:
             raise grant_error(error_from_response(response), what)
-        return tokens_from(response.data, self._clock(), status=response.status, body=response.body)
+        return tokens_from(
+            response.data, self._clock(), status=response.status, request_id=response.request_id
+        )
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Handler]:

@@ -93,19 +93,26 @@ def location_form(company_id: str, location_id: str) -> tuple[tuple[str, str], .
 
 
 def tokens_from(
-    data: Any, now: float, *, status: int, body: bytes, minted_for: str | None = None
+    data: Any,
+    now: float,
+    *,
+    status: int,
+    request_id: str | None = None,
+    minted_for: str | None = None,
 ) -> OAuthTokens:
     """The tokens a successful token-endpoint answer grants, expiring `expires_in` after
     `now`; `minted_for` is the location a minted location token is for.
 
-    `ResponseValidationError` when the answer lacks what a grant must carry (the error
-    shows no part of the body, which holds the tokens).
+    `ResponseValidationError` when the answer lacks what a grant must carry, with the
+    answer's `status` and `request_id` (it shows no part of the body, which holds the
+    tokens).
     """
 
     def broken(reason: str) -> ResponseValidationError:
-        return ResponseValidationError(f"the token endpoint's answer {reason}", status=status)
+        return ResponseValidationError(
+            f"the token endpoint's answer {reason}", status=status, request_id=request_id
+        )
 
-    del body  # never quoted: it holds the tokens
     if not isinstance(data, dict):
         raise broken("is not a JSON object")
     access = data.get("access_token")
@@ -159,16 +166,24 @@ def grant_error(error: APIStatusError, what: str) -> APIStatusError:
     return error
 
 
-def installed_locations_from(data: Any, status: int) -> tuple[list[InstalledLocation], int]:
-    """The locations on one page of `installedLocations`, and the count of all of them."""
+def installed_locations_from(
+    data: Any, status: int, request_id: str | None = None
+) -> tuple[list[InstalledLocation], int]:
+    """The locations on one page of `installedLocations`, and the count of all of them;
+    `ResponseValidationError` (with `status` and `request_id`) for an answer of another
+    shape."""
     if not isinstance(data, dict) or not isinstance(data.get("locations"), list):
         raise ResponseValidationError(
-            "the installedLocations answer has no list of locations", status=status
+            "the installedLocations answer has no list of locations",
+            status=status,
+            request_id=request_id,
         )
     found = []
     for entry in data["locations"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("_id"), str):
-            raise ResponseValidationError("an installedLocations entry has no _id", status=status)
+            raise ResponseValidationError(
+                "an installedLocations entry has no _id", status=status, request_id=request_id
+            )
         found.append(
             InstalledLocation(
                 id=entry["_id"],

@@ -358,11 +358,11 @@ async def test_an_answer_outside_2xx_is_an_error(
         ("/oauth/locationToken", {"expires_in": 60}),
     ],
 )
-async def test_a_malformed_answer_says_its_status(
+async def test_a_malformed_answer_says_its_status_and_request_id(
     path: str, answer: dict[str, Any], scripted: tuple[str, Scripted], clock: Clock
 ) -> None:
     url, endpoint = scripted
-    endpoint.answers[path] = [(201, answer)]
+    endpoint.answers[path] = [(201, {**answer, "traceId": "trace-77"})]
     app = scripted_app(url, clock)
 
     async def ask() -> object:
@@ -375,7 +375,7 @@ async def test_a_malformed_answer_says_its_status(
 
     with pytest.raises(ResponseValidationError) as caught:
         await ask()
-    assert caught.value.status == 201
+    assert (caught.value.status, caught.value.request_id) == (201, "trace-77")
 
 
 class CountingStore(MemoryTokenStore):

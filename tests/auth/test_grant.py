@@ -38,7 +38,7 @@ def _tokens(expires_at: float) -> OAuthTokens:
 
 
 def test_a_grant_is_read_with_its_expiry_counted_from_now() -> None:
-    tokens = tokens_from(ANSWER, 1_000.0, status=200, body=b"")
+    tokens = tokens_from(ANSWER, 1_000.0, status=200)
     assert tokens.expires_at == 1_000.0 + 86399
     assert (tokens.user_type, tokens.company_id, tokens.location_id, tokens.user_id) == (
         "Location", "C1", "L1", "U1",
@@ -49,7 +49,7 @@ def test_a_grant_is_read_with_its_expiry_counted_from_now() -> None:
 
 def test_a_minted_location_token_needs_no_refresh_token_and_knows_its_location() -> None:
     answer = {"access_token": "loc-123456", "expires_in": 600, "scope": "x"}
-    tokens = tokens_from(answer, 0.0, status=200, body=b"", minted_for="L9")
+    tokens = tokens_from(answer, 0.0, status=200, minted_for="L9")
     assert (tokens.refresh_token, tokens.user_type, tokens.location_id) == (None, "Location", "L9")
 
 
@@ -69,14 +69,14 @@ def test_a_grant_without_what_it_must_carry_is_refused_without_quoting_it(
     change: dict[str, object], complaint: str
 ) -> None:
     with pytest.raises(ResponseValidationError, match=complaint) as caught:
-        tokens_from({**ANSWER, **change}, 0.0, status=200, body=b"secret-body")
+        tokens_from({**ANSWER, **change}, 0.0, status=200)
     assert "secret-body" not in str(caught.value)
     assert "ref-1234567890" not in str(caught.value)
 
 
 def test_a_grant_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(ResponseValidationError, match="not a JSON object"):
-        tokens_from([ANSWER], 0.0, status=200, body=b"")
+        tokens_from([ANSWER], 0.0, status=200)
 
 
 @given(expires_at=st.floats(-1e6, 1e6), now=st.floats(-1e6, 1e6), margin=st.floats(0, 1e4))

@@ -69,20 +69,20 @@ def test_a_grant_answer_lacking_a_field_is_refused_saying_which(
     answer: Any, complaint: str
 ) -> None:
     with pytest.raises(ResponseValidationError) as caught:
-        tokens_from(answer, 0.0, status=200, body=b"")
+        tokens_from(answer, 0.0, status=200, request_id="t-3")
     assert str(caught.value).startswith(f"the token endpoint's answer {complaint}")
-    assert caught.value.status == 200
+    assert (caught.value.status, caught.value.request_id) == (200, "t-3")
 
 
 def test_a_grant_of_one_second_is_a_grant() -> None:
-    tokens = tokens_from({**ANSWER, "expires_in": 1}, 100.0, status=200, body=b"")
+    tokens = tokens_from({**ANSWER, "expires_in": 1}, 100.0, status=200)
     assert tokens.expires_at == 101.0
 
 
 def test_a_grant_reads_missing_or_odd_optional_fields_as_none() -> None:
     answer = {**ANSWER, "companyId": "", "locationId": 5, "userId": None}
     del answer["scope"]
-    tokens = tokens_from(answer, 0.0, status=200, body=b"")
+    tokens = tokens_from(answer, 0.0, status=200)
     assert (tokens.company_id, tokens.location_id, tokens.user_id) == (None, None, None)
     assert tokens.scopes == ()
 
@@ -92,7 +92,7 @@ def test_a_minted_location_token_has_no_refresh_token_whatever_the_answer_holds(
     refresh: object,
 ) -> None:
     answer = {"access_token": "loc-1", "expires_in": 60, "refresh_token": refresh}
-    tokens = tokens_from(answer, 0.0, status=200, body=b"", minted_for="L2")
+    tokens = tokens_from(answer, 0.0, status=200, minted_for="L2")
     assert tokens.refresh_token is None
     assert tokens.location_id == "L2"
 
@@ -146,9 +146,9 @@ def test_an_installed_locations_answer_of_another_shape_says_why(
     data: object, complaint: str
 ) -> None:
     with pytest.raises(ResponseValidationError) as caught:
-        installed_locations_from(data, 200)
+        installed_locations_from(data, 200, "t-4")
     assert str(caught.value).startswith(complaint)
-    assert caught.value.status == 200
+    assert (caught.value.status, caught.value.request_id) == (200, "t-4")
 
 
 @pytest.mark.parametrize("count", [None, True, "7", 1.5])
