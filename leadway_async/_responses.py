@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from ._convert import page_from_payload
+from ._collector import collector_paused
+from ._convert import decode_json, page_from_payload
 from ._headers import parse_retry_after
 from .cursor import DEFAULT_SORT_BY
 from .errors import APIStatusError, RateLimitError, body_excerpt, quota_resets, status_error_class
-from .middleware.chain import Response
-from .models import ConversationPage
+from .middleware.chain import Response, request_id_of
+from .models import ConversationPage, RateLimit
 
-__all__ = ["error_from_response", "page_from_response", "raise_for_status"]
+__all__ = ["error_from_response", "page_from_body", "raise_for_status"]
 
 
 def server_message(data: Any, body: bytes) -> str:
@@ -63,18 +65,30 @@ def raise_for_status(response: Response) -> None:
         raise error_from_response(response)
 
 
-def page_from_response(response: Response, notes: set[str] | None = None) -> ConversationPage:
-    """A successful search response as a `ConversationPage`.
+def page_from_body(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    sort_by: str = DEFAULT_SORT_BY,
+    notes: set[str] | None = None,
+) -> ConversationPage:
+    """A search's success answer as a `ConversationPage`, read with the cycle collector
+    paused; `ResponseDecodeError` or `ResponseValidationError` if it is not one.
 
-    `notes` holds the fields already warned about in this walk (see `page_from_payload`).
+    `sort_by` is the order the page was asked in; `notes` holds the fields already warned
+    about in this walk (see `page_from_payload`).
     """
-    raise_for_status(response)
-    return page_from_payload(
-        response.data,
-        rate_limit=response.rate_limit,
-        request_id=response.request_id,
-        status=response.status,
-        body=response.body,
-        sort_by=response.request.query.get("sortBy", DEFAULT_SORT_BY),
-        notes=notes,
-    )
+    with collector_paused():
+        payload = decode_json(body, status=status, request_id=headers.get("X-Request-Id"))
+        page = page_from_payload(
+            payload,
+            rate_limit=RateLimit.from_headers(headers),
+            request_id=request_id_of(payload, headers),
+            status=status,
+            body=body,
+            sort_by=sort_by,
+            notes=notes,
+        )
+        del payload  # freed while the collector is still off
+    return page

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import aiohttp
+from attrs import evolve
 
 from ._closeable import AsyncCloseable
 from ._defaults import DEFAULT_API_VERSION, DEFAULT_BASE_URL
-from ._responses import page_from_response
+from ._responses import page_from_body, raise_for_status
 from .auth.provider import AuthProvider, BoundAuth, RefreshOn401
+from .cursor import DEFAULT_SORT_BY
 from .errors import ClientClosedError, ParameterError
 from .middleware.chain import Handler, Middleware, Request, compose
 from .middleware.logging import LoggingMiddleware
 from .middleware.retry import RetryMiddleware, RetryPolicy
 from .middleware.throttle import Throttle
 from .models import ConversationPage
-from .pagination import ConversationPager
+from .pagination import BodyHook, ConversationPager
 from .params import MAX_LIMIT, build_search_query
 from .scan import ConversationScan
 from .transport import AiohttpTransport, Bearer
@@ -213,12 +215,27 @@ class LeadwayClient(AsyncCloseable):
         )
 
     async def _fetch_page(
-        self, query: dict[str, str], notes: set[str] | None = None
+        self,
+        query: dict[str, str],
+        notes: set[str] | None = None,
+        on_body: BodyHook | None = None,
     ) -> ConversationPage:
         self._check_open()
+        sort_by = query.get("sortBy", DEFAULT_SORT_BY)
+
+        async def read(status: int, headers: Mapping[str, str], body: bytes) -> ConversationPage:
+            if on_body is not None:
+                await on_body(body)
+            return page_from_body(status, headers, body, sort_by=sort_by, notes=notes)
+
         ends = None if self.deadline is None else time.monotonic() + self.deadline
-        request = Request("GET", SEARCH_PATH, tuple(query.items()), deadline=ends)
-        return page_from_response(await self._handler(request), notes)
+        request = Request("GET", SEARCH_PATH, tuple(query.items()), deadline=ends, read=read)
+        response = await self._handler(request)
+        raise_for_status(response)
+        page: ConversationPage = response.data
+        if page.rate_limit != response.rate_limit:  # a middleware changed what it said
+            page = evolve(page, rate_limit=response.rate_limit)
+        return page
 
     async def _credential(self, request: Request) -> Bearer | None:
         self._check_open()

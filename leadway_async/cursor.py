@@ -487,6 +487,14 @@ class PageOutcome:
     end_state: WalkState
     is_last: bool
 
+    def stopped_after(self, start: WalkState, handed: int) -> WalkState:
+        """Where a walk stands once the first `handed` of `fresh` are handed out, the page
+        having been read from `start`. Short of all of them, the widest page seen is
+        kept: a walk resumed there reads a short page as the walk would have gone on to."""
+        if handed == len(self.fresh):
+            return self.end_state
+        return evolve(start.after(self.fresh[:handed]), most=self.end_state.most)
+
 
 def read_page(state: WalkState, page: ConversationPage, sent: Mapping[str, str]) -> PageOutcome:
     """Apply the cursor rule to a page fetched from `state` with the query `sent`."""

@@ -3,6 +3,14 @@
 The source keeps up to `prefetch` pages in flight ahead of its reader and cancels them
 when closed; the pager hands out conversations, applies `max_items` and builds resume
 tokens. The cursor rule itself, pure, is in `cursor.py`.
+
+Each page's query follows from the page before, so a walk would wait for the server,
+then build the page, then ask for the next. The source overlaps the two: once a full
+page's body has arrived, before the page is built, it asks for the page the walk will
+most likely want next (the same query with the cursor moved past the body's last sort
+value by the same step as the last time), and uses that answer only if the rule then
+asks exactly that query. A wrong guess costs one request, cancelled; after one, guesses
+are only checked, not sent, until one is right again.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import time
 from array import array
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Protocol
 
 from attrs import evolve, frozen
 
@@ -21,10 +30,53 @@ from .cursor import PageOutcome, WalkState, read_page
 from .errors import PaginationError, ParameterError
 from .models import Conversation, ConversationPage
 
-__all__ = ["ConversationPager", "FetchedPage", "PageSource"]
+__all__ = [
+    "BodyHook",
+    "ConversationPager",
+    "FetchPage",
+    "FetchedPage",
+    "PageSource",
+    "last_sort_value",
+]
 
-FetchPage = Callable[[dict[str, str], set[str]], Awaitable[ConversationPage]]
-"""Fetches the page a wire query asks for; the set holds the fields warned about so far."""
+BodyHook = Callable[[bytes], Awaitable[None]]
+"""Called with a page's raw body once it has arrived, before the page is built."""
+
+
+class FetchPage(Protocol):
+    """Fetches the page a wire query asks for; `notes` holds the fields warned about so
+    far, and `on_body` is called with the raw body before the page is built."""
+
+    def __call__(
+        self, query: dict[str, str], notes: set[str], on_body: BodyHook | None = None
+    ) -> Awaitable[ConversationPage]: ...
+
+
+_SORT_KEY = b'"sort":['
+
+
+def last_sort_value(body: bytes) -> int | None:
+    """The first number of the last `sort` array of a raw page, when it is a whole number.
+
+    Read from the bytes without decoding them, to guess the next query early; the page
+    itself is decoded and checked afterwards, and the guess is used only if it is right.
+    """
+    at = body.rfind(_SORT_KEY)
+    if at < 0:
+        return None
+    start = at + len(_SORT_KEY)
+    digits = body[start : body.find(b"]", start)]
+    if not digits.removeprefix(b"-").isdigit():
+        return None  # not a single whole number: no guess
+    return int(digits)
+
+
+@frozen(eq=False)
+class _Early:
+    """A request sent before its turn: the query guessed for a page, and its fetch."""
+
+    query: dict[str, str]
+    task: asyncio.Task[ConversationPage]
 
 
 @frozen
@@ -41,9 +93,12 @@ class PageSource:
     """The pages of one walk from `start`, in order, up to `prefetch` fetched ahead.
 
     Each page's query follows from the one before, so fetching ahead is a chain of tasks,
-    each waiting for its predecessor's outcome. With `wanted`, no page is fetched once
-    that many new conversations have arrived. `aclose()` cancels what is in flight; a
-    reader waiting in `next()` meanwhile gets None, as at the end of the walk.
+    each waiting for its predecessor's outcome. With `prefetch` at 1 or more, the request
+    the walk will most likely want next also goes out while a page is being built (see
+    the module's docstring), never more than one page ahead of the walk. With `wanted`,
+    no page is fetched once that many new conversations have arrived, and none is
+    guessed. `aclose()` cancels what is in flight; a reader waiting in `next()` meanwhile
+    gets None, as at the end of the walk.
     """
 
     def __init__(
@@ -65,6 +120,14 @@ class PageSource:
         self._notes: set[str] = set()  # fields of odd types warned about in this walk
         self._pending: deque[asyncio.Task[FetchedPage | None]] = deque()
         self._last: asyncio.Task[FetchedPage | None] | None = None
+        self._early: _Early | None = None  # a request sent before its turn
+        self._scheduled = 0  # pages the walk has set out to fetch, numbered from 1
+        self._handed = 0  # pages next() has returned
+        self._waiting_for: int | None = None  # the page next() waits for, by number
+        self._step: int | None = None  # the last query's cursor minus the last page's end
+        self._guessed: dict[int, dict[str, str]] = {}  # page number -> the query guessed
+        self._trusted = True  # the last guess that could be checked was right
+        self._left: int | None = None  # how many more the last page's `total` promised
         self._closed = False
 
     async def next(self) -> FetchedPage | None:
@@ -74,6 +137,7 @@ class PageSource:
         if not self._pending:
             self._schedule()
         task = self._pending[0]  # stays pending while awaited, so aclose() can cancel it
+        self._waiting_for = self._handed + 1
         try:
             fetched = await task
         except asyncio.CancelledError:
@@ -81,6 +145,8 @@ class PageSource:
                 return None  # aclose() from another task stopped the walk
             raise
         finally:
+            self._waiting_for = None
+            self._handed += 1
             if self._pending and self._pending[0] is task:
                 self._pending.popleft()
         if fetched is not None and not self._closed and len(self._pending) < self._prefetch:
@@ -94,19 +160,26 @@ class PageSource:
     async def aclose(self) -> None:
         """Cancel every request in flight; calling it again does nothing."""
         self._closed = True
-        pending, self._pending = list(self._pending), deque()
+        pending: list[asyncio.Future[FetchedPage | None] | asyncio.Future[ConversationPage]]
+        pending = [*self._pending]
+        self._pending = deque()
+        early, self._early = self._early, None
+        if early is not None:
+            pending.append(early.task)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
     def _schedule(self) -> None:
-        task = asyncio.ensure_future(self._fetch_after(self._last))
+        self._scheduled += 1
+        task = asyncio.ensure_future(self._fetch_after(self._last, self._scheduled))
         self._pending.append(task)
         self._last = task
 
     async def _fetch_after(
-        self, previous: asyncio.Task[FetchedPage | None] | None
+        self, previous: asyncio.Task[FetchedPage | None] | None, number: int
     ) -> FetchedPage | None:
+        before: FetchedPage | None = None
         if previous is None:
             state, fresh_so_far = self._start, 0
         else:
@@ -117,16 +190,101 @@ class PageSource:
                 return None
             state, fresh_so_far = before.outcome.end_state, before.fresh_so_far
         try:
-            page, outcome = await self._fetch_from(state)
+            after = None if before is None else before.page
+            page, outcome = await self._fetch_from(state, after, number)
         except PaginationError as exc:
             exc.resume_token = state.to_token()
             raise
         return FetchedPage(state, page, outcome, fresh_so_far + len(outcome.fresh))
 
-    async def _fetch_from(self, state: WalkState) -> tuple[ConversationPage, PageOutcome]:
+    async def _fetch_from(
+        self, state: WalkState, after: ConversationPage | None, number: int
+    ) -> tuple[ConversationPage, PageOutcome]:
+        """Page `number` of the walk, fetched from `state`; `after` is the page before."""
         query = state.next_query(self._query, self._page_size)
-        page = await self._fetch_page(query, self._notes)
-        return page, read_page(state, page, query)
+        self._step = _step(query, after)
+        guessed = self._guessed.pop(number, None)
+        if guessed is not None:
+            self._trusted = guessed == query
+        page = await self._page_for(query, number)
+        outcome = read_page(state, page, query)
+        total, ending = page.total, outcome.end_state
+        self._left = total - ending.handed_out if total is not None and ending.counted else None
+        return page, outcome
+
+    async def _page_for(self, query: dict[str, str], number: int) -> ConversationPage:
+        """The page `query` asks for: the answer to a request sent early for exactly that
+        query, or a new request."""
+        early, self._early = self._early, None
+        if early is not None:
+            if early.query == query:
+                return await early.task
+            _drop(early.task)  # a wrong guess
+        return await self._fetch_page(query, self._notes, self._looking_ahead(query, number))
+
+    def _looking_ahead(self, query: dict[str, str], number: int) -> BodyHook | None:
+        """What to do with the body of page `number`, asked for by `query`, before it is
+        built: ask early for the page after it. Only while the reader waits for this page,
+        so no more than `prefetch` pages are ever ahead of the one it works on (a busy
+        reader has the next page fetched ahead already)."""
+        if self._prefetch < 1 or self._wanted is not None:
+            return None
+
+        async def on_body(body: bytes) -> None:
+            guess = self._guess(query, body)
+            if guess is None:
+                return
+            self._guessed[number + 1] = guess  # checked when the walk gets there
+            if not self._trusted:
+                return  # the walk is not following its guesses: send none until it does
+            if self._waiting_for != number or self._closed or self._early is not None:
+                return
+            following = _Early(
+                guess,
+                asyncio.ensure_future(
+                    self._fetch_page(guess, self._notes, self._looking_ahead(guess, number + 1))
+                ),
+            )
+            self._early = following
+            await asyncio.sleep(0)  # let it go out before this page is built
+
+        return on_body
+
+    def _guess(self, query: dict[str, str], body: bytes) -> dict[str, str] | None:
+        """The query most likely to come after the page `query` asked for, whose body is
+        `body`; None when none is worth sending early."""
+        if self._step is None:
+            return None
+        # None after what may be the walk's last page: as `total` tells (cheaper than
+        # counting), or without one, a body holding fewer conversations than asked.
+        full = int(query["limit"])
+        if self._left is not None:
+            if self._left < full:
+                return None
+        elif body.count(_SORT_KEY) < full:
+            return None
+        last = last_sort_value(body)
+        if last is None:
+            return None
+        return {**query, "startAfterDate": str(last + self._step)}
+
+
+def _step(query: Mapping[str, str], after: ConversationPage | None) -> int | None:
+    """How far `query`'s cursor is past the end of the page before it, when both are
+    whole numbers (the step a guessed next query takes from the page's last value)."""
+    cursor = query.get("startAfterDate")
+    end = None if after is None else after.next_cursor
+    if cursor is None or type(end) is not int or not cursor.removeprefix("-").isdigit():
+        return None
+    return int(cursor) - end
+
+
+def _drop(task: asyncio.Task[ConversationPage]) -> None:
+    """Give up an early request that turned out not to be wanted."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()  # retrieved, so an error it ended with is not reported as lost
 
 
 def _cancelling() -> bool:
@@ -188,9 +346,9 @@ class ConversationPager(AsyncCloseable):
     def resume_token(self) -> str:
         """An opaque string for resuming just after the last conversation handed out."""
         fetched = self._fetched
-        if fetched is not None and self._taken == len(fetched.outcome.fresh):
-            return fetched.outcome.end_state.to_token()
-        return self._page_start.after(self._current[: self._taken]).to_token()
+        if fetched is None:
+            return self._page_start.to_token()
+        return fetched.outcome.stopped_after(fetched.start, self._taken).to_token()
 
     @property
     def redelivered(self) -> int:
@@ -236,7 +394,10 @@ class ConversationPager(AsyncCloseable):
             while await self._advance():
                 if self._current and self._fetched is not None:
                     self._taken = len(self._current)
-                    yield evolve(self._fetched.page, conversations=self._current)
+                    page = self._fetched.page
+                    if len(self._current) < len(page):  # some were handed out before
+                        page = evolve(page, conversations=self._current)
+                    yield page
         finally:
             await self.aclose()
 

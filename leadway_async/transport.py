@@ -51,7 +51,8 @@ class AiohttpTransport:
     chain (and so nothing a middleware logs) carries the token; no frame of this module
     keeps it once an error passes, and a server that echoes it back has it redacted.
     Connection failures and timeouts become `APIConnectionError` / `APITimeoutError`; a
-    success body that is not JSON (a truncated one, say) becomes `ResponseDecodeError`.
+    success body is read by the request's `read`, else decoded as JSON, and one that is
+    not JSON (a truncated one, say) becomes `ResponseDecodeError`.
     """
 
     def __init__(
@@ -116,7 +117,7 @@ class AiohttpTransport:
         except aiohttp.ClientError as exc:
             error = APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")
         else:
-            return _response(request, status, headers, body, self._clock() - started, label)
+            return await _response(request, status, headers, body, self._clock() - started, label)
         # Raised outside the handlers: aiohttp's error, and the frames holding the
         # request's headers that its traceback keeps, are not chained to ours.
         raise error
@@ -169,7 +170,7 @@ def _redacted(body: bytes, secrets: list[str]) -> bytes:
     return body
 
 
-def _response(
+async def _response(
     request: Request,
     status: int,
     headers: CIMultiDictProxy[str],
@@ -178,7 +179,9 @@ def _response(
     credential: object,
 ) -> Response:
     data: Any
-    if 200 <= status < 300:
+    if 200 <= status < 300 and request.read is not None:
+        data = await request.read(status, headers, body)
+    elif 200 <= status < 300:
         data = decode_json(body, status=status, request_id=headers.get("X-Request-Id"))
     else:
         try:

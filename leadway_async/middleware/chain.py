@@ -9,7 +9,10 @@ from attrs import field, frozen
 
 from ..models import RateLimit
 
-__all__ = ["Handler", "Middleware", "Request", "Response", "compose"]
+__all__ = ["BodyReader", "Handler", "Middleware", "Request", "Response", "compose", "request_id_of"]
+
+BodyReader = Callable[[int, Mapping[str, str], bytes], Awaitable[Any]]
+"""Turns a success answer (status, headers, whole body) into `Response.data`."""
 
 
 @frozen
@@ -20,7 +23,9 @@ class Request:
     (None: no deadline); `attempt` counts from 1 and is set by the retry middleware.
     `form` is a form-encoded body (the token endpoint's grants: hidden from the repr);
     `idempotent` is false for a request that must not be sent twice when the server may
-    have taken the first (a grant spends a single-use code or refresh token).
+    have taken the first (a grant spends a single-use code or refresh token). `read`
+    turns a success body into `Response.data` (None: the body decoded as JSON); an error
+    it raises is the attempt's, so a `ResponseDecodeError` is retried like any other.
     """
 
     method: str
@@ -30,6 +35,7 @@ class Request:
     attempt: int = 1
     form: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
     idempotent: bool = True
+    read: BodyReader | None = field(default=None, eq=False, repr=False)
 
     @property
     def query(self) -> dict[str, str]:
@@ -41,7 +47,8 @@ class Request:
 class Response:
     """A complete answer: status, headers and the whole body, already read.
 
-    `data` is the body decoded as JSON (None for an error body that is not JSON);
+    `data` is the body decoded as JSON (None for an error body that is not JSON), or
+    what the request's `read` made of a success body;
     `rate_limit` is what the `X-RateLimit-*` headers said; `elapsed` is in seconds;
     `credential` names the credential the request was sent with (never the credential
     itself; None for a static token or none), so a 401 can say which one was refused.
@@ -60,12 +67,17 @@ class Response:
     def request_id(self) -> str | None:
         """The server's id for this request: the body's `traceId`, else an `X-Request-Id`
         header; None when it sent neither."""
-        data = self.data
-        if isinstance(data, dict):
-            trace = data.get("traceId")
-            if isinstance(trace, str) and trace:
-                return trace
-        return self.headers.get("X-Request-Id")
+        return request_id_of(self.data, self.headers)
+
+
+def request_id_of(data: Any, headers: Mapping[str, str]) -> str | None:
+    """The server's id for a request: the decoded body's `traceId`, else an
+    `X-Request-Id` header; None when it sent neither."""
+    if isinstance(data, dict):
+        trace = data.get("traceId")
+        if isinstance(trace, str) and trace:
+            return trace
+    return headers.get("X-Request-Id")
 
 
 Handler = Callable[[Request], Awaitable[Response]]

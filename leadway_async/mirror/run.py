@@ -27,7 +27,7 @@ from attrs import define, field, frozen
 from ..cursor import DEFAULT_SORT_BY
 from ..errors import ParameterError
 from ..models import ConversationPage
-from ..pagination import ConversationPager
+from ..pagination import BodyHook, ConversationPager
 from ..params import MAX_LIMIT, build_search_query
 from ..scan import MAX_CONCURRENCY, ConversationScan
 from .backend import (
@@ -176,9 +176,11 @@ class _CountedFetch:
         self._fetch = client._fetch_page
         self.requests = 0
 
-    async def __call__(self, query: dict[str, str], notes: set[str]) -> ConversationPage:
+    async def __call__(
+        self, query: dict[str, str], notes: set[str], on_body: BodyHook | None = None
+    ) -> ConversationPage:
         self.requests += 1
-        return await self._fetch(query, notes)
+        return await self._fetch(query, notes, on_body)
 
 
 @define

@@ -280,3 +280,16 @@ async def test_cancelling_a_search_leaves_the_client_usable(
         await task
     page = await client.search(limit=3)
     assert len(page) == 3
+
+
+async def test_a_page_body_that_is_not_json_is_asked_again(raw_server: RawServer) -> None:
+    answers = [b'{"conversations": [', b'{"conversations": [{"id": "c1"}], "total": 1}']
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=answers.pop(0), content_type="application/json")
+
+    url = await raw_server(handler)
+    async with LeadwayClient("pit-x", location_id="L", base_url=url) as client:
+        page = await client.search()
+    assert [c.id for c in page] == ["c1"]
+    assert answers == []  # the page is read inside the retried attempt

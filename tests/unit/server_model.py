@@ -134,7 +134,7 @@ def walk(
         outcome: PageOutcome = read_page(state, server(query), query)
         for index, conv in enumerate(outcome.fresh):
             if stop_after is not None and len(handed) == stop_after:
-                return handed, state.after(outcome.fresh[:index])
+                return handed, outcome.stopped_after(state, index)
             handed.append(conv.id)
         state = outcome.end_state
         if outcome.is_last:

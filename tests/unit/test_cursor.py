@@ -253,6 +253,21 @@ def test_a_changing_location_loses_nothing_that_was_there_throughout(
     assert all(Counter(handed)[i] == 1 for i in throughout - moved)
 
 
+def test_a_walk_stopped_mid_page_reads_a_short_page_after_it_as_the_walk_would_have() -> None:
+    # Found by the property above: stopped after the first of a page of two, the walk
+    # forgot how wide its pages had been; resumed, while the other conversation moved to
+    # the top, it took the next (short) page for a gateway capping pages at one, and
+    # failed on a "run" of one conversation it could not split.
+    items = [Item("c0000", 1_000, 0)]
+    changes = [Change(0, "create", "new0", 1_004, 0), Change(1, "move", "c0000", 1_005)]
+    server = ModelServer(items, changes=changes)
+    state, base = start("desc")
+    handed, stopped = walk(server, state, base, 5, stop_after=1)
+    assert handed == ["new0"]
+    rest, _ = walk(server, WalkState.from_token(stopped.to_token(), query=base), base, 5)
+    assert rest == ["c0000"]  # moved behind the cursor: the catch-up pass finds it
+
+
 def test_a_newest_first_walk_catches_a_conversation_that_moved_behind_its_cursor() -> None:
     items = [Item(f"c{i:03d}", 1_000 + i, i) for i in range(300)]
     # Before the third request, c010 (not reached yet) gets a message: it jumps to the top.

@@ -17,7 +17,7 @@ from multidict import CIMultiDict
 
 from leadway_async import errors
 from leadway_async._headers import parse_retry_after
-from leadway_async._responses import error_from_response, page_from_response, raise_for_status
+from leadway_async._responses import error_from_response, page_from_body, raise_for_status
 from leadway_async.errors import (
     APIConnectionError,
     APIStatusError,
@@ -362,13 +362,11 @@ def test_raise_for_status_lets_successes_through(status: int) -> None:
     raise_for_status(response(status, {"conversations": [], "total": 0}))
 
 
-def test_page_from_response_builds_the_page() -> None:
-    result = page_from_response(
-        response(
-            200,
-            {"conversations": [{"id": "a", "sort": [5]}], "total": 1},
-            {"X-Request-Id": "r1", "X-RateLimit-Remaining": "4"},
-        )
+def test_page_from_body_builds_the_page() -> None:
+    result = page_from_body(
+        200,
+        CIMultiDict({"X-Request-Id": "r1", "X-RateLimit-Remaining": "4"}),
+        orjson.dumps({"conversations": [{"id": "a", "sort": [5]}], "total": 1}),
     )
     assert [c.id for c in result] == ["a"]
     assert result.next_cursor == 5
@@ -376,9 +374,15 @@ def test_page_from_response_builds_the_page() -> None:
     assert result.rate_limit.remaining == 4
 
 
-def test_page_from_response_raises_for_an_error_status() -> None:
-    with pytest.raises(NotFoundError):
-        page_from_response(response(404, {"message": "Not Found"}))
+def test_a_page_names_the_trace_id_of_its_body_before_the_header() -> None:
+    body = orjson.dumps({"conversations": [], "total": 0, "traceId": "t-9"})
+    assert page_from_body(200, CIMultiDict({"X-Request-Id": "r1"}), body).request_id == "t-9"
+
+
+def test_a_page_body_that_is_not_json_says_so_with_its_status() -> None:
+    with pytest.raises(ResponseDecodeError) as caught:
+        page_from_body(200, CIMultiDict({"X-Request-Id": "r2"}), b'{"conversations": [')
+    assert (caught.value.status, caught.value.request_id) == (200, "r2")
 
 
 # --- ResponseValidationError -----------------------------------------------------------
@@ -528,32 +532,21 @@ def test_raise_for_status_refuses_anything_outside_2xx(status: int) -> None:
     assert info.value.status == status
 
 
-def page_response(
-    payload: Any, query: tuple[tuple[str, str], ...] = (("locationId", "loc"),)
-) -> Response:
-    raw = orjson.dumps(payload)
-    return Response(
-        request=Request("GET", "/conversations/search", query),
-        status=200,
-        headers=CIMultiDict(),
-        body=raw,
-        data=payload,
-        rate_limit=RateLimit(),
-        elapsed=0.01,
-    )
+def page_body(payload: Any) -> tuple[int, CIMultiDict[str], bytes]:
+    """A search's success answer carrying `payload`: status, headers, body."""
+    return 200, CIMultiDict(), orjson.dumps(payload)
 
 
 def test_a_pages_next_cursor_follows_the_order_it_was_asked_in() -> None:
     # Without `sort`, a conversation sorts by its lastMessageDate in the default order only.
     payload = {"conversations": [{"id": "c1", "lastMessageDate": 1_700_000_000_000}], "total": 1}
-    assert page_from_response(page_response(payload)).next_cursor == 1_700_000_000_000
-    by_score = (("locationId", "loc"), ("sortBy", "score_profile"))
-    assert page_from_response(page_response(payload, by_score)).next_cursor is None
+    assert page_from_body(*page_body(payload)).next_cursor == 1_700_000_000_000
+    assert page_from_body(*page_body(payload), sort_by="score_profile").next_cursor is None
 
 
 def test_a_malformed_page_error_shows_the_body() -> None:
     with pytest.raises(ResponseValidationError) as info:
-        page_from_response(page_response({"conversations": "none", "detail": "see here"}))
+        page_from_body(*page_body({"conversations": "none", "detail": "see here"}))
     assert "see here" in info.value.body_excerpt
     assert info.value.status == 200
 
@@ -565,10 +558,10 @@ def test_an_odd_field_is_warned_about_once_in_a_walk_and_on_each_page_alone(
     walk_notes: set[str] = set()
     with caplog.at_level(logging.WARNING, logger="leadway_async"):
         for _ in range(3):
-            page_from_response(page_response(payload), walk_notes)
+            page_from_body(*page_body(payload), notes=walk_notes)
     assert len(caplog.records) == 1
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="leadway_async"):
         for _ in range(2):
-            page_from_response(page_response(payload))
+            page_from_body(*page_body(payload))
     assert len(caplog.records) == 2

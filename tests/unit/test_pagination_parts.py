@@ -38,7 +38,9 @@ class Server:
         self.cancelled = 0
         self.gate: asyncio.Event | None = None  # when set up, each answer waits for it
 
-    async def fetch(self, query: dict[str, str], notes: object = None) -> ConversationPage:
+    async def fetch(
+        self, query: dict[str, str], notes: object = None, on_body: object = None
+    ) -> ConversationPage:
         self.queries.append(query)
         try:
             if self.gate is not None:
@@ -113,7 +115,9 @@ async def test_a_source_error_is_raised_once_at_its_page() -> None:
     server = Server(50)
     calls = 0
 
-    async def failing(query: dict[str, str], notes: object = None) -> ConversationPage:
+    async def failing(
+        query: dict[str, str], notes: object = None, on_body: object = None
+    ) -> ConversationPage:
         nonlocal calls
         calls += 1
         if calls == 2:
@@ -194,7 +198,9 @@ async def test_aclose_while_the_consumer_awaits_a_page_ends_its_loop_quietly() -
     page_two_asked = asyncio.Event()
     fetch = server.fetch
 
-    async def noting(query: dict[str, str], notes: object = None) -> ConversationPage:
+    async def noting(
+        query: dict[str, str], notes: object = None, on_body: object = None
+    ) -> ConversationPage:
         if server.queries:
             server.gate = asyncio.Event()
             page_two_asked.set()
@@ -242,7 +248,9 @@ async def test_redelivered_counts_exactly_the_conversations_handed_out_again(ord
     changes = [Change(1 + k % 3, "move", ident, now + k) for k, ident in enumerate(moved)]
     model = ModelServer(items, changes=changes)
 
-    async def fetch(query: dict[str, str], notes: object = None) -> ConversationPage:
+    async def fetch(
+        query: dict[str, str], notes: object = None, on_body: object = None
+    ) -> ConversationPage:
         return model(query)
 
     walk = ConversationPager(fetch, {"locationId": "L", "sort": order}, page_size=40)
@@ -281,7 +289,9 @@ async def test_pages_hands_out_no_empty_page_while_stepping_through_a_long_run()
     items = [Item(f"r{i:03d}", 5_000, 1_000 + i) for i in range(250)]
     model = ModelServer(items)
 
-    async def fetch(query: dict[str, str], notes: object = None) -> ConversationPage:
+    async def fetch(
+        query: dict[str, str], notes: object = None, on_body: object = None
+    ) -> ConversationPage:
         return model(query)
 
     walk = ConversationPager(fetch, QUERY, page_size=100)
@@ -298,7 +308,9 @@ async def test_a_conversation_handed_out_first_on_a_page_and_again_later_is_coun
     items = [Item("old", now - 3_600_000, 0), *(Item(f"n{i}", now + i, i + 1) for i in range(5))]
     model = ModelServer(items, changes=[Change(1, "move", "old", now + 100)])
 
-    async def fetch(query: dict[str, str], notes: object = None) -> ConversationPage:
+    async def fetch(
+        query: dict[str, str], notes: object = None, on_body: object = None
+    ) -> ConversationPage:
         return model(query)
 
     walk = ConversationPager(fetch, QUERY, page_size=2)
@@ -316,7 +328,9 @@ async def test_a_walk_resumed_within_its_first_page_still_catches_up() -> None:
         items, changes=[Change(1, "move", "c001", 5_000), Change(1, "delete", "c059")]
     )
 
-    async def fetch(query: dict[str, str], notes: object = None) -> ConversationPage:
+    async def fetch(
+        query: dict[str, str], notes: object = None, on_body: object = None
+    ) -> ConversationPage:
         return model(query)
 
     newest_first = {"locationId": "L", "sort": "desc"}
@@ -391,7 +405,9 @@ async def test_a_walk_by_score_counts_no_redelivery() -> None:
     items = [Item(f"c{i:03d}", 100 + i, i) for i in range(60)]
     model = ModelServer(items, changes=[Change(1, "move", "c059", 500)])
 
-    async def fetch(query: dict[str, str], notes: object = None) -> ConversationPage:
+    async def fetch(
+        query: dict[str, str], notes: object = None, on_body: object = None
+    ) -> ConversationPage:
         return model(query)
 
     by_score = {"locationId": "L", "sort": "desc", "sortBy": "score_profile"}
@@ -416,7 +432,7 @@ async def test_a_page_that_arrives_as_the_source_closes_is_not_handed_out() -> N
     closing: list[asyncio.Future[None]] = []
 
     async def closing_as_it_answers(
-        query: dict[str, str], notes: object = None
+        query: dict[str, str], notes: object = None, on_body: object = None
     ) -> ConversationPage:
         page = await server.fetch(query, notes)
         closing.append(asyncio.ensure_future(pages.aclose()))  # before the reader wakes
@@ -435,7 +451,9 @@ async def test_a_field_of_an_odd_type_is_warned_about_once_in_a_walk(
 ) -> None:
     model = ModelServer([Item(f"c{i:03d}", 1_000 + i, i) for i in range(50)])
 
-    async def odd(query: dict[str, str], notes: set[str] | None = None) -> ConversationPage:
+    async def odd(
+        query: dict[str, str], notes: set[str] | None = None, on_body: object = None
+    ) -> ConversationPage:
         items = [{"id": c.id, "sort": list(c.sort), "unreadCount": "x"} for c in model(query)]
         payload = {"conversations": items, "total": 50}
         return page_from_payload(payload, rate_limit=RateLimit(), request_id=None, notes=notes)
