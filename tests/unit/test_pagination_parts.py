@@ -8,6 +8,7 @@ import logging
 import time
 from collections import Counter
 
+import orjson
 import pytest
 from attrs import evolve
 
@@ -20,7 +21,7 @@ from leadway_async import (
 )
 from leadway_async._convert import page_from_payload
 from leadway_async.cursor import WalkState
-from leadway_async.pagination import PageSource
+from leadway_async.pagination import BodyHook, PageSource
 
 from .server_model import Change, Item, ModelServer, conversation, serve
 
@@ -451,16 +452,25 @@ async def test_a_field_of_an_odd_type_is_warned_about_once_in_a_walk(
 ) -> None:
     model = ModelServer([Item(f"c{i:03d}", 1_000 + i, i) for i in range(50)])
 
+    sent: list[dict[str, str]] = []
+
     async def odd(
-        query: dict[str, str], notes: set[str] | None = None, on_body: object = None
+        query: dict[str, str], notes: set[str] | None = None, on_body: BodyHook | None = None
     ) -> ConversationPage:
+        sent.append(query)
         items = [{"id": c.id, "sort": list(c.sort), "unreadCount": "x"} for c in model(query)]
-        payload = {"conversations": items, "total": 50}
+        body = orjson.dumps({"conversations": items, "total": 50})
+        for _ in range(3):  # the answer takes a while: the reader comes to wait for it
+            await asyncio.sleep(0)
+        if on_body is not None:  # as the client does: the next page may be asked early
+            await on_body(body)
+        payload = orjson.loads(body)
         return page_from_payload(payload, rate_limit=RateLimit(), request_id=None, notes=notes)
 
     with caplog.at_level(logging.WARNING, logger="leadway_async"):
         handed = [c.id async for c in ConversationPager(odd, QUERY, page_size=10)]
     assert len(handed) == 50
+    assert len(sent) == 6  # five pages and the empty one after, the later ones asked early
     assert len([r for r in caplog.records if "unreadCount" in r.getMessage()]) == 1
 
 
