@@ -18,7 +18,9 @@ def collector_paused() -> Iterator[None]:
     each walking the page while it is still alive and moving it to an older generation,
     where later full collections walk it again. Nothing built while a page is read can
     form a cycle, so reference counting frees the JSON at the end of the block anyway.
-    The block never awaits, so no other task runs while the collector is off.
+    The block never awaits, so no other task runs while the collector is off. The switch
+    is the process's: another thread's allocations meanwhile set off no collection, and
+    one that turns the collector off during the block finds it on again after it.
     """
     was_enabled = gc.isenabled()
     gc.disable()
