@@ -179,10 +179,11 @@ async def _response(
     credential: object,
 ) -> Response:
     data: Any
-    if 200 <= status < 300 and request.read is not None:
-        data = await request.read(status, headers, body)
-    elif 200 <= status < 300:
-        data = decode_json(body, status=status, request_id=headers.get("X-Request-Id"))
+    if 200 <= status < 300:
+        if request.read is not None:
+            data = await request.read(status, headers, body)
+        else:
+            data = decode_json(body, status=status, request_id=headers.get("X-Request-Id"))
     else:
         try:
             data = decode_json(body, status=status)

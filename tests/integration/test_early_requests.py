@@ -30,8 +30,9 @@ class Events:
         self.log.append(("done", cursor))
         return response
 
-    def sent(self) -> list[dict[str, str]]:
-        return [cursor for kind, cursor in self.log if kind == "send"]  # type: ignore[misc]
+    def sent(self) -> list[str | None]:
+        """The cursor of each request, in the order they set out."""
+        return [cursor for kind, cursor in self.log if kind == "send"]
 
     def sent_while_the_page_before_was_read(self) -> int:
         """How many requests set out before the request before them came back."""
