@@ -1,15 +1,16 @@
 """The package's cattrs converter: wire JSON to models and back, fast and tolerant.
 
-`converter` is the one the package uses on its own path: pages are structured through
-the hook registered in it for `Conversation`, and the command line's JSON and CSV rows
-are unstructured through it. Structuring runs for every conversation of every page, so
-that hook is generated once, from the attrs field metadata of `Conversation` (wire name
-and kind), as straight-line code with inline type checks: no call per field. It creates
-a mutable twin of the class with the same slot layout, sets its slots one by one and
-relabels it as `Conversation`, which costs about a fifth of calling the frozen class
-(whose `__init__` sets every slot through `object.__setattr__`; and a call with 32
-arguments is itself dear); the result is an ordinary frozen instance. The generated
-source is registered with `linecache`, so tracebacks and debuggers show its lines.
+`converter` is the one the package uses on its own path: a page holding anything the
+model does not expect is structured through the hook registered in it for
+`Conversation` (the others are decoded straight into models by `_fast_pages`), and the
+command line's JSON and CSV rows are unstructured through it. The hook is generated once,
+from the attrs field metadata of `Conversation` (wire name and kind), as straight-line
+code with inline type checks: no call per field. Like `_fast_pages`, it builds through
+`building_lines`: a mutable twin of the class with the same slot layout, its slots set
+one by one, relabelled as `Conversation`, which costs about a fifth of calling the frozen
+class (whose `__init__` sets every slot through `object.__setattr__`; and a call with 32
+arguments is itself dear); the result is an ordinary frozen instance. Generated source is
+registered with `linecache`, so tracebacks and debuggers show its lines.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, NewType, NoReturn
 
 import attrs
 import cattrs
+import msgspec
 import orjson
 
 from ._repair import MS_MAX, MS_MIN, UNREPAIRABLE, repaired
@@ -48,10 +50,14 @@ from .models import (
 logger = logging.getLogger("leadway_async")
 
 __all__ = [
+    "BUILDING_NAMES",
     "WIRE_FIELDS",
+    "building_lines",
+    "compile_function",
     "conversation_to_wire",
     "converter",
     "decode_json",
+    "new_page",
     "page_from_payload",
     "structure_conversation",
 ]
@@ -65,6 +71,10 @@ class WireField:
     wire: str
     kind: str
     enum: type[Enum] | None
+
+    def members(self) -> dict[Any, Enum]:
+        """The enum's members by their wire value (none for a field without an enum)."""
+        return {} if self.enum is None else {member.value: member for member in self.enum}
 
 
 WIRE_FIELDS: tuple[WireField, ...] = tuple(
@@ -188,12 +198,20 @@ def _structure_source() -> str:
         "        extra = _extra(raw, odd)",
         "    else:",
         "        extra = _EMPTY_EXTRA",
+        *building_lines(local.__getitem__),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def building_lines(value_of: Callable[[str], str]) -> list[str]:
+    """Generated lines that build a `Conversation` from one expression per attribute
+    (`value_of(name)`) and return it; they need `BUILDING_NAMES` in the namespace."""
+    return [
         "    built = _new(_Builder)",  # every slot set below, no __init__ call
-        *(f"    built.{a.name} = {local[a.name]}" for a in attrs.fields(Conversation)),
+        *(f"    built.{a.name} = {value_of(a.name)}" for a in attrs.fields(Conversation)),
         "    built.__class__ = _Conversation",
         "    return built",
     ]
-    return "\n".join(lines) + "\n"
 
 
 _KNOWN_WIRE = ("id", *(spec.wire for spec in WIRE_FIELDS))
@@ -222,6 +240,24 @@ _Builder = attrs.make_class(
     repr=False,
 )
 
+BUILDING_NAMES: dict[str, Any] = {
+    "_new": object.__new__,
+    "_Builder": _Builder,
+    "_Conversation": Conversation,
+}
+"""What the lines of `building_lines` refer to."""
+
+
+def compile_function(name: str, source: str, filename: str, namespace: dict[str, Any]) -> Any:
+    """The function `name` that `source` defines, compiled in `namespace`.
+
+    As attrs does for its generated methods, the source is registered with `linecache`
+    under `filename`, so tracebacks and debuggers show its lines.
+    """
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]
+
 
 def _compile_structure() -> Callable[[dict[str, Any]], Conversation]:
     namespace: dict[str, Any] = {
@@ -233,19 +269,14 @@ def _compile_structure() -> Callable[[dict[str, Any]], Conversation]:
         "_join": "".join,
         "_NUMBER_TYPES": frozenset({int, float}),
         "_EMPTY_EXTRA": EMPTY_EXTRA,
-        "_Builder": _Builder,
-        "_new": object.__new__,
-        "_Conversation": Conversation,
+        **BUILDING_NAMES,
     }
     for spec in WIRE_FIELDS:
         if spec.enum is not None:
-            namespace[f"_members_{spec.attribute}"] = {m.value: m for m in spec.enum}
-    source = _structure_source()
-    filename = "<leadway_async generated structure>"
-    # As attrs does for its generated methods: tracebacks and pdb can show these lines.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)
-    function: Callable[[Any], Conversation] = namespace["structure"]
+            namespace[f"_members_{spec.attribute}"] = spec.members()
+    function: Callable[[Any], Conversation] = compile_function(
+        "structure", _structure_source(), "<leadway_async generated structure>", namespace
+    )
     return function
 
 
@@ -285,11 +316,19 @@ def _structure_decoded(items: list[Any], _: object) -> tuple[Conversation, ...]:
 converter.register_structure_hook(DecodedItems, _structure_decoded)
 
 
+_JSON = msgspec.json.Decoder()
+
+
 def decode_json(body: bytes, *, status: int | None = None, request_id: str | None = None) -> Any:
-    """A response body decoded as JSON; `ResponseDecodeError` if it is not JSON."""
+    """A response body decoded as JSON; `ResponseDecodeError` if it is not JSON.
+
+    msgspec decodes every body the API sends, as it decodes search pages straight into
+    models (`_fast_pages`): a value reads the same whichever way its page took (whole
+    numbers past 64 bits, for one, stay exact).
+    """
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        return _JSON.decode(body)
+    except msgspec.DecodeError as exc:
         raise ResponseDecodeError(
             f"the response body is not valid JSON ({exc})",
             status=status,
@@ -335,6 +374,20 @@ def page_from_payload(
         raise malformed(f"{exc.reason}: {item}" if item else exc.reason) from None
     finally:
         _NOTES.reset(warned)
+    return new_page(
+        conversations, total, sort_by=sort_by, rate_limit=rate_limit, request_id=request_id
+    )
+
+
+def new_page(
+    conversations: tuple[Conversation, ...],
+    total: float | None,
+    *,
+    sort_by: str,
+    rate_limit: RateLimit,
+    request_id: str | None,
+) -> ConversationPage:
+    """The page of `conversations` (`total` a count already checked), with its cursor."""
     return ConversationPage(
         conversations=conversations,
         total=None if total is None else int(total),

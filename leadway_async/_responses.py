@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._collector import collector_paused
-from ._convert import decode_json, page_from_payload
+from ._convert import decode_json, new_page, page_from_payload
+from ._fast_pages import decode_page
 from ._headers import parse_retry_after
 from .cursor import DEFAULT_SORT_BY
 from .errors import APIStatusError, RateLimitError, body_excerpt, quota_resets, status_error_class
-from .middleware.chain import Response, request_id_of
+from .middleware.chain import Response, request_id_from, request_id_of
 from .models import ConversationPage, RateLimit
 
 __all__ = ["error_from_response", "page_from_body", "raise_for_status"]
@@ -76,10 +77,23 @@ def page_from_body(
     """A search's success answer as a `ConversationPage`, read with the cycle collector
     paused; `ResponseDecodeError` or `ResponseValidationError` if it is not one.
 
+    A page whose every conversation is as the model has it is decoded straight into
+    models (`_fast_pages`); any other is decoded, then structured the tolerant way.
+
     `sort_by` is the order the page was asked in; `notes` holds the fields already warned
     about in this walk (see `page_from_payload`).
     """
     with collector_paused():
+        decoded = decode_page(body)
+        if decoded is not None:
+            conversations, total, trace = decoded
+            return new_page(
+                conversations,
+                total,
+                sort_by=sort_by,
+                rate_limit=RateLimit.from_headers(headers),
+                request_id=request_id_from(trace, headers),
+            )
         payload = decode_json(body, status=status, request_id=headers.get("X-Request-Id"))
         page = page_from_payload(
             payload,

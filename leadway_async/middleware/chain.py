@@ -9,7 +9,16 @@ from attrs import field, frozen
 
 from ..models import RateLimit
 
-__all__ = ["BodyReader", "Handler", "Middleware", "Request", "Response", "compose", "request_id_of"]
+__all__ = [
+    "BodyReader",
+    "Handler",
+    "Middleware",
+    "Request",
+    "Response",
+    "compose",
+    "request_id_from",
+    "request_id_of",
+]
 
 BodyReader = Callable[[int, Mapping[str, str], bytes], Awaitable[Any]]
 """Turns a success answer (status, headers, whole body) into `Response.data`."""
@@ -73,10 +82,14 @@ class Response:
 def request_id_of(data: Any, headers: Mapping[str, str]) -> str | None:
     """The server's id for a request: the decoded body's `traceId`, else an
     `X-Request-Id` header; None when it sent neither."""
-    if isinstance(data, dict):
-        trace = data.get("traceId")
-        if isinstance(trace, str) and trace:
-            return trace
+    return request_id_from(data.get("traceId") if isinstance(data, dict) else None, headers)
+
+
+def request_id_from(trace: object, headers: Mapping[str, str]) -> str | None:
+    """The server's id for a request: `trace` (a body's `traceId`) if it is text, else an
+    `X-Request-Id` header; None when it sent neither."""
+    if isinstance(trace, str) and trace:
+        return trace
     return headers.get("X-Request-Id")
 
 
