@@ -66,6 +66,9 @@ _Page = msgspec.defstruct(
 _DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_Page)
 
 
+_ENUM_MEMBERS = {spec.attribute: spec.members() for spec in WIRE_FIELDS if spec.enum is not None}
+
+
 def _conversation_source() -> str:
     def value_of(attribute: str) -> str:
         if attribute == "extra":
@@ -76,8 +79,6 @@ def _conversation_source() -> str:
 
     return "\n".join(["def conversation(record):", *building_lines(value_of)]) + "\n"
 
-
-_ENUM_MEMBERS = {spec.attribute: spec.members() for spec in WIRE_FIELDS if spec.enum is not None}
 
 _conversation: Any = compile_function(
     "conversation",

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LEDGER = ROOT / "tests" / "MUTATION.md"
 MODULES = (
-    "_headers", "_responses", "tokens", "params", "middleware.retry",
+    "_fast_pages", "_headers", "_responses", "tokens", "params", "middleware.retry",
     "middleware.throttle", "partition", "auth.tokens", "auth.grant", "auth.app",
     "mirror.bookmark", "mirror.rows", "pagination", "scan", "cursor",
 )  # fmt: skip

@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 MODULES=(
-    _headers _responses tokens params middleware.retry middleware.throttle partition
+    _fast_pages _headers _responses tokens params middleware.retry middleware.throttle partition
     auth.tokens auth.grant auth.app mirror.bookmark mirror.rows pagination scan cursor
 )
 survivors_only=false

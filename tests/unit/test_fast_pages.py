@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import linecache
 import logging
+import sys
+from collections.abc import Callable
 from enum import Enum
+from types import FrameType
 from typing import Any
 
 import attrs
@@ -262,3 +265,41 @@ def test_the_generated_conversion_shows_its_lines_in_tracebacks() -> None:
     assert linecache.getline("<leadway_async generated record conversion>", 1).startswith(
         "def conversation(record):"
     )
+
+
+def functions_called(work: Callable[[], object]) -> set[str]:
+    """The names of the Python functions `work` called."""
+    names: set[str] = set()
+
+    def note(frame: FrameType, event: str, _: object) -> None:
+        if event == "call":
+            names.add(frame.f_code.co_name)
+
+    sys.setprofile(note)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return names
+
+
+def test_page_from_body_reads_a_page_the_tolerant_way_only_when_it_must() -> None:
+    plain = msgspec.json.encode({"conversations": [{"id": "a", "sort": [1]}]})
+    odd = msgspec.json.encode({"conversations": [{"id": "a", "sort": [1], "channel": "sms"}]})
+    assert "page_from_payload" not in functions_called(
+        lambda: page_from_body(200, CIMultiDict(), plain)
+    )
+    assert "page_from_payload" in functions_called(lambda: page_from_body(200, CIMultiDict(), odd))
+
+
+@pytest.mark.parametrize("extra", [{}, {"channel": "sms"}], ids=["fast", "tolerant"])
+def test_either_way_a_page_carries_its_rate_limit_and_its_orders_cursor(
+    extra: dict[str, Any],
+) -> None:
+    body = msgspec.json.encode({"conversations": [{"id": "a", "lastMessageDate": 5, **extra}]})
+    headers = CIMultiDict({"X-RateLimit-Max": "100", "X-RateLimit-Remaining": "98"})
+    page = page_from_body(200, headers, body)
+    assert (page.rate_limit.max, page.rate_limit.remaining) == (100, 98)
+    assert page.next_cursor == 5  # no `sort`: the default order's cursor is the date
+    other_order = page_from_body(200, headers, body, sort_by="last_manual_message_date")
+    assert other_order.next_cursor is None  # in another order the date is no cursor

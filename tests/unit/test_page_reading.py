@@ -41,10 +41,14 @@ def big_page(count: int = 100, unknown: bool = False) -> bytes:
     return orjson.dumps({"conversations": conversations, "total": count})
 
 
+_BUILDING = ("page_from_payload", "decode_json", "decode_page")
+
+
 def _building_a_page() -> bool:
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_name in ("page_from_payload", "decode_json", "decode_page"):
+        # (`in`: under mutation testing a function runs as `x_<name>__mutmut_orig`)
+        if any(name in frame.f_code.co_name for name in _BUILDING):
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False
