@@ -93,6 +93,7 @@ def machine() -> str:
             "cattrs",
             "orjson",
             "backoff",
+            "msgspec",
             "httpx",
             "pydantic",
             "gohighlevel-api-client",
