@@ -1,4 +1,4 @@
-"""The model layer alone: wire dicts to conversations, per second.
+"""The model layer alone: page bodies and wire dicts to conversations, per second.
 
 Contenders, all from the same page bodies:
 - `leadway_async page_from_body`: what the client does with a page's body: decoded by
