@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ T = TypeVar("T")
 _STATEMENTS = Statements.of(SQLITE)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VALUE = re.compile(r"-?[0-9]+|[A-Za-z_][A-Za-z0-9_]*")
+_LOCK_POLL_S = 0.01  # how often a refused switch to WAL is tried again
 
 
 class SqliteBackend:
@@ -218,7 +220,7 @@ class SqliteBackend:
                 raise NotAMirrorError(f"{path} is not a mirror: {exc}") from exc
             schema_action(tables, self._version(connection, tables), path)  # refuse early
             if path != ":memory:":
-                connection.execute("PRAGMA journal_mode = WAL")
+                self._use_wal(connection)
             connection.execute("PRAGMA synchronous = FULL")
             for name, value in self._pragmas.items():
                 connection.execute(f"PRAGMA {name} = {value}")
@@ -236,6 +238,23 @@ class SqliteBackend:
             self._connection = None
             connection.close()
             raise
+
+    def _use_wal(self, connection: sqlite3.Connection) -> None:
+        """Put the file in WAL mode, waiting up to `busy_timeout_s` for the write lock.
+
+        While another connection holds the write lock of a file still in rollback mode
+        (a second worker opening a new mirror), SQLite refuses the switch at once instead
+        of waiting as it does for a transaction; so the wait is done here.
+        """
+        deadline = time.monotonic() + self._busy_timeout_s
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if str(exc) != "database is locked" or time.monotonic() >= deadline:
+                    raise
+            time.sleep(_LOCK_POLL_S)
 
     @staticmethod
     def _tables(connection: sqlite3.Connection) -> list[str]:

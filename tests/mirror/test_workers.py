@@ -5,12 +5,18 @@ worker's location taken over once its lease runs out."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from leadway_async.mirror import Mirror
 from leadway_async.mirror.backend import LocationKey
 from leadway_async.mirror.database import backend_for_url
+from leadway_async.mirror.errors import MirrorDatabaseError
+from leadway_async.mirror.sqlite import SqliteBackend
 
 from .conftest import Database, PostgresDatabase
 from .helpers import assert_mirror_is, client_for, emulator
@@ -124,3 +130,38 @@ async def test_a_long_page_does_not_lose_the_lease(database: Database) -> None:
     assert (second.locations[0].skipped or "").startswith("another worker holds it")
     assert result.locations[0].error is None
     assert_mirror_is(database, truth, emu.location_id)
+
+
+async def test_a_new_sqlite_mirror_opens_while_another_worker_holds_its_write_lock(
+    tmp_path: Path,
+) -> None:
+    # Two workers opening a new file together: one switching it to WAL while the other
+    # holds the write lock of the still rollback-journal file. SQLite refuses that switch
+    # at once, without waiting; the backend waits for the lock as for any other.
+    path = tmp_path / "mirror.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, other.execute, ("COMMIT",))
+    release.start()
+    backend = SqliteBackend(path, busy_timeout_s=10)
+    try:
+        await backend.open()
+        journal = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()
+        assert journal == ("wal",)
+    finally:
+        release.join()
+        other.close()
+        await backend.aclose()
+
+
+async def test_a_sqlite_mirror_still_gives_up_on_a_write_lock_held_past_its_timeout(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mirror.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(MirrorDatabaseError, match="database is locked"):
+            await SqliteBackend(path, busy_timeout_s=0.2).open()
+    finally:
+        other.close()
