@@ -193,6 +193,9 @@ def _structure_source() -> str:
             lines.append(f"            {v} = {fix}")
             lines.append(f"    elif {v} is not None:")
             lines.append(f"        {v} = {fix}")
+        elif spec.kind == ANY:  # anything goes; an array as a tuple, as for every list
+            lines.append(f"    if type({v}) is list:")
+            lines.append(f"        {v} = tuple({v})")
     lines += [
         f"    if len(every) != {len(_KNOWN_WIRE)} or odd:",  # unknown keys, or odd values
         "        extra = _extra(raw, odd)",

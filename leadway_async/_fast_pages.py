@@ -33,7 +33,8 @@ _KIND_TYPES: dict[str, Any] = {
     ENUM: str | None,
     TEXTS: tuple[str, ...] | None,
     NUMBERS: tuple[int | float, ...] | None,
-    ANY: Any,
+    # Any JSON value, an array as a tuple: one type of each shape msgspec tells apart.
+    ANY: tuple[Any, ...] | dict[str, Any] | str | int | float | bool | None,
 }
 
 _Record = msgspec.defstruct(

@@ -29,7 +29,8 @@ def datetime_to_ms(moment: datetime) -> int:
     return (moment - EPOCH) // _ONE_MS
 
 
-# How a field's wire value is read: the kinds the structuring code knows.
+# How a field's wire value is read: the kinds the structuring code knows. Every JSON
+# array becomes a tuple (ANY: any value as sent, its items as sent).
 TEXT, COUNT, FLAG, MS, TEXTS, NUMBERS, ENUM, ANY = (
     "text", "count", "flag", "ms", "texts", "numbers", "enum", "any"
 )  # fmt: skip
@@ -47,9 +48,10 @@ class Conversation:
 
     Every field but `id` may be None: the API leaves fields out freely. Dates arrive as
     epoch milliseconds (`*_ms`) and are offered as aware UTC datetimes by the properties
-    of the same name without the suffix. Enum fields hold the package's enum member, or
-    the raw string when the API sends a value this version does not know yet. JSON fields
-    this version does not model are kept in `extra`, under their wire names.
+    of the same name without the suffix. The API's lists are tuples (`scoring`'s entries
+    as sent). Enum fields hold the package's enum member, or the raw string when the API
+    sends a value this version does not know yet. JSON fields this version does not model
+    are kept in `extra`, under their wire names.
 
     A typed attribute never lies: a value of an unexpected type is converted where that
     loses nothing (`"3"` for a count gives 3), and otherwise the attribute is None and

@@ -110,7 +110,7 @@ async def test_the_walk_handles_the_real_shape_of_every_field() -> None:
     assert any(c.message_types for c in conversations)
     assert any(c.profile_photo for c in conversations)
     assert any(c.last_message_type == "TYPE_NO_SHOW" for c in conversations)
-    assert any(isinstance(c.scoring, list) and c.scoring for c in conversations)
+    assert any(isinstance(c.scoring, tuple) and c.scoring for c in conversations)
     assert all(c.extra == {} for c in conversations)  # every field the API sends is typed
 
 

@@ -204,6 +204,8 @@ def expected_fields(item: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {"id": item["id"]}
     for wire, attribute in {**PLAIN_TEXT, **BOOLS, **OTHER}.items():
         fields[attribute] = item.get(wire)
+    if type(item.get("scoring")) is list:  # any value as sent, an array as a tuple
+        fields["scoring"] = tuple(item["scoring"])
     for wire, (attribute, enum_class) in ENUM_FIELDS.items():
         value = item.get(wire)
         known = {member.value: member for member in enum_class}

@@ -3,6 +3,7 @@ declined whenever the tolerant way has something to repair, warn about or keep."
 
 from __future__ import annotations
 
+import gc
 import linecache
 import logging
 import sys
@@ -232,6 +233,24 @@ def test_a_repeated_key_reads_as_its_last_value_either_way() -> None:
     decoded = decode_page(body)
     assert decoded is not None
     assert decoded[0][0].tags == ("y",) == tolerant_page(body).conversations[0].tags
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "tolerant"])
+def test_scoring_arrays_are_tuples_and_an_empty_one_is_no_object_to_collect(fast: bool) -> None:
+    items: list[dict[str, Any]] = [
+        {"id": "a", "scoring": []},
+        {"id": "b", "scoring": [{"profileId": "p", "score": 3}]},
+        {"id": "c", "scoring": {"p": 3}},  # the spec's older shape, kept as it came
+    ]
+    if not fast:
+        items.append({"id": "d", "surprise": 1})
+    body = msgspec.json.encode({"conversations": items})
+    assert (decode_page(body) is not None) is fast
+    a, b, c, *_ = page_from_body(200, CIMultiDict(), body).conversations
+    assert (type(a.scoring), a.scoring, gc.is_tracked(a.scoring)) == (tuple, (), False)
+    assert b.scoring == ({"profileId": "p", "score": 3},)
+    assert type(b.scoring) is tuple
+    assert c.scoring == {"p": 3}
 
 
 def test_numbers_past_64_bits_stay_exact_either_way() -> None:

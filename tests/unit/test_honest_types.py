@@ -110,7 +110,8 @@ def test_every_attribute_holds_its_type_or_none_and_nothing_is_lost(wire: str, v
         ("messageTypes", ["100"], None),
         ("lastMessageType", 5, None),
         ("lastMessageType", "TYPE_NO_SHOW", "TYPE_NO_SHOW"),
-        ("scoring", [{"profileId": "p", "score": 3}], [{"profileId": "p", "score": 3}]),
+        ("scoring", [{"profileId": "p", "score": 3}], ({"profileId": "p", "score": 3},)),
+        ("scoring", {"p": 3}, {"p": 3}),  # the spec's older shape: kept as it came
     ],
     ids=repr,
 )
