@@ -10,7 +10,10 @@ page's body has arrived, before the page is built, it asks for the page the walk
 most likely want next (the same query with the cursor moved past the body's last sort
 value by the same step as the last time), and uses that answer only if the rule then
 asks exactly that query. A wrong guess costs one request, cancelled; after one, guesses
-are only checked, not sent, until one is right again.
+are only checked, not sent, until one is right again. No guess is sent while another
+walk of the same event loop waits for a page: the loop then has that walk's answer to
+work on in the meantime, and one more page in flight would only be one more waiting,
+alive, for the collector to walk.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from array import array
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Protocol
+from weakref import WeakKeyDictionary
 
 from attrs import evolve, frozen
 
@@ -79,6 +83,25 @@ class _Early:
     task: asyncio.Task[ConversationPage]
 
 
+class _Readers:
+    """How many walks of one event loop have a reader waiting for a page."""
+
+    __slots__ = ("waiting",)
+
+    def __init__(self) -> None:
+        self.waiting = 0
+
+
+_READERS: WeakKeyDictionary[asyncio.AbstractEventLoop, _Readers] = WeakKeyDictionary()
+
+
+def _readers_of(loop: asyncio.AbstractEventLoop) -> _Readers:
+    readers = _READERS.get(loop)
+    if readers is None:
+        readers = _READERS[loop] = _Readers()
+    return readers
+
+
 @frozen
 class FetchedPage:
     """A page of a walk: where the walk stood before it, the page, and what it means."""
@@ -95,7 +118,8 @@ class PageSource:
     Each page's query follows from the one before, so fetching ahead is a chain of tasks,
     each waiting for its predecessor's outcome. With `prefetch` at 1 or more, the request
     the walk will most likely want next also goes out while a page is being built (see
-    the module's docstring), never more than one page ahead of the walk. With `wanted`,
+    the module's docstring), never more than one page ahead of the walk, and only while
+    no other walk of the event loop waits for a page. With `wanted`,
     no page is fetched once that many new conversations have arrived, and none is
     guessed. `aclose()` cancels what is in flight; a reader waiting in `next()` meanwhile
     gets None, as at the end of the walk.
@@ -128,6 +152,7 @@ class PageSource:
         self._guessed: dict[int, dict[str, str]] = {}  # page number -> the query guessed
         self._trusted = True  # the last guess that could be checked was right
         self._left: int | None = None  # how many more the last page's `total` promised
+        self._readers: _Readers | None = None  # the walks of this loop waiting for a page
         self._closed = False
 
     async def next(self) -> FetchedPage | None:
@@ -137,7 +162,11 @@ class PageSource:
         if not self._pending:
             self._schedule()
         task = self._pending[0]  # stays pending while awaited, so aclose() can cancel it
+        if self._readers is None:
+            self._readers = _readers_of(asyncio.get_running_loop())
+        readers = self._readers
         self._waiting_for = self._handed + 1
+        readers.waiting += 1
         try:
             fetched = await task
         except asyncio.CancelledError:
@@ -145,6 +174,7 @@ class PageSource:
                 return None  # aclose() from another task stopped the walk
             raise
         finally:
+            readers.waiting -= 1
             self._waiting_for = None
             self._handed += 1
             if self._pending and self._pending[0] is task:
@@ -226,7 +256,8 @@ class PageSource:
         """What to do with the body of page `number`, asked for by `query`, before it is
         built: ask early for the page after it. Only while the reader waits for this page,
         so no more than `prefetch` pages are ever ahead of the one it works on (a busy
-        reader has the next page fetched ahead already)."""
+        reader has the next page fetched ahead already), and no other walk's reader waits
+        (see the module's docstring)."""
         if self._prefetch < 1 or self._wanted is not None:
             return None
 
@@ -239,6 +270,8 @@ class PageSource:
                 return  # the walk is not following its guesses: send none until it does
             if self._waiting_for != number or self._closed or self._early is not None:
                 return
+            if self._readers is not None and self._readers.waiting > 1:
+                return  # the loop has another walk's page to work on meanwhile
             following = _Early(
                 guess,
                 asyncio.ensure_future(

@@ -64,6 +64,36 @@ async def test_the_next_request_goes_out_while_this_page_is_built() -> None:
     assert events.sent_while_the_page_before_was_read() >= 18
 
 
+class Held:
+    """A middleware holding every request back until released."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, request: Request, handler: Handler) -> Response:
+        self.reached.set()
+        await self.release.wait()
+        return await handler(request)
+
+
+async def test_nothing_is_asked_early_while_another_walk_of_the_loop_waits_for_a_page() -> None:
+    held, events, others = Held(), Events(), Events()
+    async with (
+        walk_emulator(conversations=1_000, seed=3) as emu,
+        client_for(emu, middlewares=[held, others]) as held_client,
+        client_for(emu, middlewares=[events]) as client,
+    ):
+        other = asyncio.ensure_future(walk(held_client, limit=50))
+        await held.reached.wait()  # the other walk's reader waits for its first page
+        assert await walk(client, limit=50) == expected_ids(emu)
+        held.release.set()
+        assert await other == expected_ids(emu)
+    assert events.sent_while_the_page_before_was_read() == 0
+    # Alone once released, the other walk asks early as any walk does.
+    assert others.sent_while_the_page_before_was_read() >= 18
+
+
 async def test_without_prefetch_or_with_max_items_nothing_is_asked_early() -> None:
     for options in ({"prefetch": 0}, {"max_items": 700}):
         events = Events()
