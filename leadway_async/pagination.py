@@ -119,10 +119,10 @@ class PageSource:
     each waiting for its predecessor's outcome. With `prefetch` at 1 or more, the request
     the walk will most likely want next also goes out while a page is being built (see
     the module's docstring), never more than one page ahead of the walk, and only while
-    no other walk of the event loop waits for a page. With `wanted`,
-    no page is fetched once that many new conversations have arrived, and none is
-    guessed. `aclose()` cancels what is in flight; a reader waiting in `next()` meanwhile
-    gets None, as at the end of the walk.
+    no other walk of the event loop waits for a page. With `wanted`, no page is fetched
+    once that many new conversations have arrived, and none is guessed. `aclose()`
+    cancels what is in flight; a reader waiting in `next()` meanwhile gets None, as at
+    the end of the walk.
     """
 
     def __init__(
